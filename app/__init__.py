@@ -1,0 +1,100 @@
+"""Parley: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from app.config import load_config
+from app.extensions import db, login_manager, migrate, socketio
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: configuration, extensions, transports, CLI.
+
+    ``config`` overrides what the environment says (tests pass their database URL here).
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(config))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    os.makedirs(app.instance_path, exist_ok=True)
+    _defaults(app)
+    logging.basicConfig(
+        level=app.config.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    _init_socketio(app)
+
+    from app.events import publish
+
+    publish.install(db.session.session_factory.class_)  # type: ignore[attr-defined]
+
+    from app import web_errors
+    from app.api import bp as api_bp
+    from app.api import openapi  # noqa: F401  registers /openapi.json
+    from app.cli import register_cli
+    from app.web.ops import bp as ops_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
+    web_errors.register(app)
+    register_cli(app)
+    return app
+
+
+def _defaults(app: Flask) -> None:
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, "parley.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql"):
+        app.config.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            {
+                "pool_pre_ping": True,
+                "pool_size": 10,
+                "max_overflow": 20,
+                "pool_timeout": 10,
+                "connect_args": {"connect_timeout": 5},
+            },
+        )
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random secret kept in the instance folder, so `make run` needs no configuration."""
+    import secrets
+
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+def _init_socketio(app: Flask) -> None:
+    from app.config import MAX_REQUEST_BYTES
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config.get("REDIS_URL")
+        if not app.config.get("TESTING_NO_QUEUE")
+        else None,
+        cors_allowed_origins=[],
+        max_http_buffer_size=MAX_REQUEST_BYTES,
+        ping_interval=25,
+        ping_timeout=20,
+        json=None,
+    )

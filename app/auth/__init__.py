@@ -1,0 +1,1 @@
+"""Who is acting: principals, passwords, tokens and the permission module."""

@@ -1,0 +1,85 @@
+"""``flask --app wsgi parley ...``: demo data, owners and keys."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.errors import ParleyError
+from app.extensions import db
+
+parley = AppGroup("parley", help="Parley administration.")
+
+DEMO_EMAIL = "demo@parley.local"
+DEMO_PASSWORD = "parley-demo"  # noqa: S105 - printed for the local demo on purpose
+DEMO_WORKSPACE = "Demo workspace"
+
+
+@parley.command("create-owner")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--workspace", "workspace_name", required=True)
+@click.option("--name", default="Owner")
+def create_owner_command(email: str, password: str, workspace_name: str, name: str) -> None:
+    """Create a workspace and its owner."""
+    from app.auth.passwords import MIN_PASSWORD_CHARS
+    from app.services.accounts import create_owner
+
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise click.ClickException(f"The password needs at least {MIN_PASSWORD_CHARS} characters.")
+    try:
+        agent = create_owner(email, password, workspace_name, name)
+    except ParleyError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"Created owner {agent.email} of workspace {workspace_name!r} ({agent.workspace_id})."
+    )
+
+
+@parley.command("demo")
+def demo_command() -> None:
+    """Create the demo workspace, agent and site if absent; print how to use them."""
+    from app.services.demo import ensure_demo
+
+    base = (current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+    demo = ensure_demo(DEMO_EMAIL, DEMO_PASSWORD, DEMO_WORKSPACE, base)
+    click.echo(f"Console:        {base}/console/")
+    click.echo(f"Demo agent:     {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    click.echo(f"Demo host page: {base}/demo")
+    click.echo(f"Site key:       {demo.site_key}")
+
+
+@parley.command("vapid-keys")
+def vapid_keys_command() -> None:
+    """Print a new VAPID key pair for web push (set them as VAPID_* variables)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_numbers().private_value.to_bytes(32, "big")
+    public = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    click.echo(f"VAPID_PRIVATE_KEY={b64(private)}")
+    click.echo(f"VAPID_PUBLIC_KEY={b64(public)}")
+
+
+@parley.command("check-db")
+def check_db_command() -> None:
+    """Exit non-zero if the database cannot be reached."""
+    from app.models import Workspace
+
+    db.session.execute(select(Workspace.id).limit(1))
+    click.echo("database ok")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(parley)

@@ -1,0 +1,78 @@
+"""Configuration: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+
+#: Largest request body the app accepts (REST and Socket.IO polling/WebSocket frames).
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def async_mode_from_env() -> str:
+    """The Socket.IO async mode chosen by ``ASYNC_MODE`` (eventlet by default)."""
+    mode = (_env("ASYNC_MODE", "eventlet") or "eventlet").lower()
+    if mode not in ASYNC_MODES:
+        raise ValueError(f"ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, not {mode!r}")
+    return mode
+
+
+def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the app configuration from the environment, then apply ``overrides``."""
+    try:
+        from dotenv import load_dotenv
+
+        load_dotenv(override=False)
+    except ImportError:  # pragma: no cover - python-dotenv is in requirements
+        pass
+    config: dict[str, Any] = {
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL"),
+        "REDIS_URL": _env("REDIS_URL"),
+        "PUBLIC_URL": _env("PUBLIC_URL"),
+        "PARLEY_ENCRYPTION_KEYS": _env("PARLEY_ENCRYPTION_KEYS"),
+        "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY"),
+        "VAPID_PUBLIC_KEY": _env("VAPID_PUBLIC_KEY"),
+        "VAPID_SUBJECT": _env("VAPID_SUBJECT", "mailto:admin@localhost"),
+        "ASYNC_MODE": async_mode_from_env(),
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "parley_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "TESTING": False,
+    }
+    secure = _env("SESSION_COOKIE_SECURE")
+    if secure is not None:
+        config["SESSION_COOKIE_SECURE"] = secure.lower() in ("1", "true", "yes")
+    elif (config["PUBLIC_URL"] or "").startswith("https://"):
+        config["SESSION_COOKIE_SECURE"] = True
+    if overrides:
+        config.update(overrides)
+    config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
+        config.get("SQLALCHEMY_DATABASE_URI")
+    )
+    return config
+
+
+def normalize_database_url(url: str | None) -> str | None:
+    """Pin PostgreSQL URLs to psycopg2, the driver eventlet and gevent can make cooperative.
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed.
+    """
+    if not url:
+        return url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,1 @@
+"""Event names, rooms and the publisher that sends them after commit."""

@@ -1,0 +1,17 @@
+"""Every explicit limit in one place; each has a test."""
+
+from __future__ import annotations
+
+MAX_BODY_CHARS = 5000
+MAX_CLIENT_ID_CHARS = 64
+MESSAGE_PAGE_DEFAULT = 50
+MESSAGE_PAGE_MAX = 200
+TICKET_PAGE_DEFAULT = 25
+TICKET_PAGE_MAX = 100
+MAX_ALLOWED_ORIGINS = 50
+MAX_NAME_CHARS = 200
+MAX_URL_CHARS = 2048
+MAX_PRECHAT_FIELDS = 10
+MAX_FAQ_IMPORT_ENTRIES = 2000
+#: Messages a single ``sync`` returns per ticket before it says ``has_more``.
+SYNC_PAGE_MAX = 500

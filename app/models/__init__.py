@@ -1,0 +1,21 @@
+"""Plain SQLAlchemy models: columns and constraints only, no side effects."""
+
+from app.models.site import FaqEntry, Site, Visitor
+from app.models.ticket import Message, Participant, Ticket
+from app.models.workspace import Agent, ApiToken, Workspace
+from app.models.workspace_content import CannedResponse, PushSubscription, Webhook
+
+__all__ = [
+    "Agent",
+    "ApiToken",
+    "CannedResponse",
+    "FaqEntry",
+    "Message",
+    "Participant",
+    "PushSubscription",
+    "Site",
+    "Ticket",
+    "Visitor",
+    "Webhook",
+    "Workspace",
+]

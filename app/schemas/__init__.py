@@ -1,0 +1,1 @@
+"""Marshmallow schemas: ``*In`` for load, ``*Out`` for dump; shared by REST and Socket.IO."""

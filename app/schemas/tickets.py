@@ -1,0 +1,144 @@
+"""Ticket, visitor and message payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from app.limits import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS
+from app.models.ticket import TICKET_STATUSES
+from app.schemas.agents import AgentOut
+from app.schemas.base import Id, StrictInteger, StrictSchema, Timestamp, TrimmedString
+
+
+class SenderOut(Schema):
+    type = fields.String(attribute="sender_type")
+    id = fields.String(attribute="sender_id")
+    name = fields.String(attribute="sender_name")
+
+
+class MessageOut(Schema):
+    id = fields.String()
+    ticket_id = fields.String()
+    seq = fields.Integer()
+    client_id = fields.String()
+    kind = fields.String()
+    sender = fields.Function(lambda m: SenderOut().dump(m))
+    body = fields.String()
+    created_at = Timestamp()
+
+
+class VisitorOut(Schema):
+    id = fields.String()
+    site_id = fields.String()
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    external_id = fields.String(allow_none=True)
+    current_url = fields.String(allow_none=True)
+    last_seen_at = Timestamp(allow_none=True)
+    status = fields.String(metadata={"description": "online, away or offline"})
+
+
+class ParticipantOut(Schema):
+    type = fields.String()
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+
+
+class TicketOut(Schema):
+    id = fields.String(attribute="ticket.id")
+    site_id = fields.String(attribute="ticket.site_id")
+    status = fields.String(attribute="ticket.status")
+    assignee = fields.Nested(AgentOut, allow_none=True)
+    visitor = fields.Nested(VisitorOut)
+    participants = fields.List(fields.Nested(ParticipantOut))
+    last_seq = fields.Integer()
+    last_message = fields.Nested(MessageOut, allow_none=True)
+    unread_count = fields.Integer()
+    created_at = Timestamp(attribute="ticket.created_at")
+    updated_at = Timestamp(attribute="ticket.updated_at")
+    last_activity_at = Timestamp(attribute="ticket.last_activity_at")
+
+
+class TicketEnvelope(Schema):
+    ticket = fields.Nested(TicketOut)
+
+
+class TicketListOut(Schema):
+    tickets = fields.List(fields.Nested(TicketOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class TicketListQuery(StrictSchema):
+    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
+    assignee = fields.String(validate=validate.Length(min=1, max=64))
+    site_id = Id()
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(validate=validate.Range(min=1))
+
+
+class TicketPatchIn(StrictSchema):
+    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
+    assignee_id = Id(allow_none=True)
+
+
+class ParticipantIn(StrictSchema):
+    agent_id = Id(required=True)
+
+
+class MessageIn(StrictSchema):
+    """``message:send`` and ``POST /tickets/{id}/messages``."""
+
+    ticket_id = Id()
+    client_id = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_CLIENT_ID_CHARS)
+    )
+    body = TrimmedString(required=True, validate=validate.Length(min=1, max=MAX_BODY_CHARS))
+    kind = fields.String(load_default="text", validate=validate.OneOf(("text", "note")))
+
+
+class TicketStartIn(StrictSchema):
+    """A visitor's message without a ticket: its active ticket, or a new one."""
+
+    client_id = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_CLIENT_ID_CHARS)
+    )
+    body = TrimmedString(required=True, validate=validate.Length(min=1, max=MAX_BODY_CHARS))
+
+
+class TicketStartOut(Schema):
+    ticket = fields.Nested(TicketOut)
+    message = fields.Nested(MessageOut)
+    duplicate = fields.Boolean()
+
+
+class MessageEnvelope(Schema):
+    message = fields.Nested(MessageOut)
+    duplicate = fields.Boolean()
+
+
+class MessagePageQuery(StrictSchema):
+    before = fields.Integer(validate=validate.Range(min=0))
+    after = fields.Integer(validate=validate.Range(min=0))
+    limit = fields.Integer(validate=validate.Range(min=1))
+
+    @validates_schema
+    def _one_cursor(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "before" in data and "after" in data:
+            raise ValidationError("Give before or after, not both.", "before")
+
+
+class MessagePageOut(Schema):
+    messages = fields.List(fields.Nested(MessageOut))
+    has_more = fields.Boolean()
+
+
+class ReadIn(StrictSchema):
+    ticket_id = Id()
+    seq = StrictInteger(required=True, validate=validate.Range(min=0))
+
+
+class OkOut(Schema):
+    ok = fields.Boolean()

@@ -1,0 +1,1 @@
+"""Use cases: one public function each. Services never read Flask request globals."""

@@ -1,0 +1,321 @@
+"""The message path: every message, from any transport, the bot or the system, goes here.
+
+``send_message`` validates, takes the ticket's next ``seq`` under a row lock, inserts, commits,
+then publishes. A repeated ``client_id`` from the same sender returns the stored message and
+publishes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.auth.permissions import can_post
+from app.auth.principal import Principal
+from app.errors import Forbidden, Invalid
+from app.events import names
+from app.events.publish import emit_after_commit
+from app.extensions import db
+from app.lib.ids import new_id
+from app.lib.timeutil import utcnow
+from app.limits import (
+    MAX_BODY_CHARS,
+    MAX_CLIENT_ID_CHARS,
+    MESSAGE_PAGE_DEFAULT,
+    MESSAGE_PAGE_MAX,
+    SYNC_PAGE_MAX,
+)
+from app.models import Message, Participant, Ticket, Visitor
+from app.schemas.tickets import MessageOut
+from app.services import ticket_state
+from app.services.transaction import write_transaction
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: Message
+    ticket: Ticket
+    duplicate: bool
+
+
+def send_message(
+    principal: Principal,
+    *,
+    ticket_id: str | None,
+    client_id: str | None,
+    body: str,
+    kind: str = "text",
+) -> SendResult:
+    """Store one message and publish it after commit; idempotent per sender and ``client_id``."""
+    body, client_id = _checked(principal, body, client_id, kind)
+    if ticket_id is not None:
+        found = _stored(ticket_id, principal, client_id)
+        if found is not None:
+            return found
+    try:
+        with write_transaction() as session:
+            return _append(session, principal, ticket_id, client_id, body, kind)
+    except IntegrityError:
+        # A concurrent resend of the same client_id won the race: answer with its message.
+        tid = ticket_id or _active_ticket_id(principal)
+        found = _stored(tid, principal, client_id) if tid else None
+        if found is None:
+            raise
+        return found
+
+
+def post_event(session: Session, ticket: Ticket, body: str) -> Message:
+    """A system line (assigned, resolved, handoff...) inside the caller's transaction."""
+    system = Principal(kind="system", workspace_id=ticket.workspace_id, id="system")
+    result = _append(session, system, ticket.id, new_id(), body, "event")
+    return result.message
+
+
+def list_messages(
+    principal: Principal,
+    ticket_id: str,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int | None = None,
+) -> tuple[list[Message], bool]:
+    """One page of history, ascending by seq; ``has_more`` says whether the page is not the end."""
+    ticket = ticket_state.load_ticket(principal, ticket_id)
+    size = min(limit or MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX)
+    query = select(Message).where(Message.ticket_id == ticket.id)
+    if principal.is_visitor:
+        query = query.where(Message.kind != "note")
+    if after is not None:
+        rows = list(
+            db.session.scalars(
+                query.where(Message.seq > after).order_by(Message.seq).limit(size + 1)
+            )
+        )
+        return rows[:size], len(rows) > size
+    if before is not None:
+        query = query.where(Message.seq < before)
+    rows = list(db.session.scalars(query.order_by(Message.seq.desc()).limit(size + 1)))
+    return list(reversed(rows[:size])), len(rows) > size
+
+
+def sync_messages(
+    principal: Principal, positions: dict[str, int]
+) -> tuple[list[Message], dict[str, bool]]:
+    """Everything the caller may see after each ``{ticket_id: last_seq}``, oldest first."""
+    messages: list[Message] = []
+    has_more: dict[str, bool] = {}
+    for ticket_id, last_seq in positions.items():
+        rows, more = list_messages(
+            principal, ticket_id, after=max(0, last_seq), limit=SYNC_PAGE_MAX
+        )
+        messages.extend(rows)
+        has_more[ticket_id] = more
+    return messages, has_more
+
+
+def mark_read(principal: Principal, ticket_id: str, seq: int) -> int:
+    """Everything up to ``seq`` is read (and so delivered) by the caller; returns the stored seq."""
+    return _advance(principal, ticket_id, seq, read=True)
+
+
+def mark_delivered(principal: Principal, ticket_id: str, seq: int) -> int:
+    """The caller's client has received everything up to ``seq``."""
+    return _advance(principal, ticket_id, seq, read=False)
+
+
+def message_payload(message: Message) -> dict[str, object]:
+    return {"message": MessageOut().dump(message)}
+
+
+# -- internals -------------------------------------------------------------------------------
+
+
+def _checked(principal: Principal, body: object, client_id: object, kind: str) -> tuple[str, str]:
+    if not isinstance(body, str) or not body.strip():
+        raise Invalid("The message is empty.", fields={"body": ["Must not be empty."]})
+    body = body.strip()
+    if len(body) > MAX_BODY_CHARS:
+        raise Invalid(
+            f"The message is longer than {MAX_BODY_CHARS} characters.",
+            fields={"body": [f"At most {MAX_BODY_CHARS} characters."]},
+        )
+    if principal.kind == "system" and client_id is None:
+        client_id = new_id()
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS:
+        raise Invalid(
+            "client_id must be 1 to 64 characters.", fields={"client_id": ["1 to 64 characters."]}
+        )
+    if kind not in ("text", "note", "event"):
+        raise Invalid("Unknown message kind.", fields={"kind": ["text or note."]})
+    return body, client_id
+
+
+def _stored(ticket_id: str, principal: Principal, client_id: str) -> SendResult | None:
+    ticket = ticket_state.load_ticket(principal, ticket_id)
+    message = db.session.scalar(
+        select(Message).where(
+            Message.ticket_id == ticket.id,
+            Message.sender_type == principal.kind,
+            Message.sender_id == principal.id,
+            Message.client_id == client_id,
+        )
+    )
+    return SendResult(message, ticket, True) if message is not None else None
+
+
+def _active_ticket_id(principal: Principal) -> str | None:
+    if not principal.is_visitor:
+        return None
+    ticket = ticket_state.active_ticket(principal.id)
+    return ticket.id if ticket else None
+
+
+def _append(
+    session: Session,
+    principal: Principal,
+    ticket_id: str | None,
+    client_id: str,
+    body: str,
+    kind: str,
+) -> SendResult:
+    created = False
+    if ticket_id is None:
+        if not principal.is_visitor:
+            raise Invalid("ticket_id is required.", fields={"ticket_id": ["Required."]})
+        ticket, created = ticket_state.open_ticket(session, principal)
+    else:
+        ticket = ticket_state.load_ticket(principal, ticket_id)
+    if not can_post(principal, ticket, kind):
+        raise Forbidden("You may not post this kind of message here.")
+    if principal.is_visitor and ticket.status == "resolved":
+        _reopen(session, ticket)
+    if not created:
+        found = session.scalar(
+            select(Message).where(
+                Message.ticket_id == ticket.id,
+                Message.sender_type == principal.kind,
+                Message.sender_id == principal.id,
+                Message.client_id == client_id,
+            )
+        )
+        if found is not None:
+            return SendResult(found, ticket, True)
+    now = utcnow()
+    seq = _next_seq(session, ticket, kind, now)
+    message = Message(
+        id=new_id(),
+        workspace_id=ticket.workspace_id,
+        ticket_id=ticket.id,
+        seq=seq,
+        client_id=client_id,
+        kind=kind,
+        sender_type=principal.kind,
+        sender_id=principal.id,
+        sender_name=_sender_name(session, principal),
+        body=body,
+        created_at=now,
+    )
+    session.add(message)
+    _after_insert(session, principal, ticket, message)
+    session.flush()
+    rooms = ticket_state.group_rooms(ticket, agents_only=kind == "note")
+    emit_after_commit(session, names.MESSAGE_NEW, message_payload(message), rooms)
+    if created:
+        ticket_state.announce_ticket(session, ticket, names.TICKET_CREATED)
+    else:
+        ticket_state.announce_ticket(session, ticket)
+    return SendResult(message, ticket, False)
+
+
+def _next_seq(session: Session, ticket: Ticket, kind: str, now: object) -> int:
+    """Take the ticket's next seq; the UPDATE's row lock orders concurrent senders."""
+    values: dict[str, object] = {
+        "last_seq": Ticket.last_seq + 1,
+        "last_activity_at": now,
+        "updated_at": now,
+    }
+    if kind != "note":
+        values["last_public_seq"] = Ticket.last_seq + 1
+    stmt = (
+        update(Ticket)
+        .where(Ticket.id == ticket.id)
+        .values(**values)
+        .returning(Ticket.last_seq, Ticket.last_public_seq)
+        .execution_options(synchronize_session=False)
+    )
+    seq, public_seq = session.execute(stmt).one()
+    set_committed_value(ticket, "last_seq", seq)
+    set_committed_value(ticket, "last_public_seq", public_seq)
+    set_committed_value(ticket, "last_activity_at", now)
+    set_committed_value(ticket, "updated_at", now)
+    return int(seq)
+
+
+def _sender_name(session: Session, principal: Principal) -> str:
+    if principal.is_visitor:
+        visitor = session.get(Visitor, principal.id)
+        return (visitor.name if visitor else None) or "Visitor"
+    if principal.kind == "bot":
+        return principal.name or "Bot"
+    return principal.name
+
+
+def _after_insert(session: Session, principal: Principal, ticket: Ticket, message: Message) -> None:
+    """The sender has read its own message; an agent who replies joins the group."""
+    if principal.kind == "system":
+        return
+    role = {"visitor": "visitor", "bot": "bot"}.get(principal.kind, "collaborator")
+    if principal.is_agent and ticket.assignee_id == principal.id:
+        role = "assignee"
+    row = ticket_state.add_participant_row(session, ticket, principal.kind, principal.id, role)
+    row.read_seq = max(row.read_seq, message.seq)
+    row.delivered_seq = max(row.delivered_seq, message.seq)
+    if principal.is_agent and message.kind == "text" and ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at
+    if principal.is_visitor and ticket.status == "pending":
+        ticket.status = "open"
+
+
+def _reopen(session: Session, ticket: Ticket) -> None:
+    ticket.status = "open"
+    ticket.resolved_at = None
+    session.flush()
+
+
+def _advance(principal: Principal, ticket_id: str, seq: int, *, read: bool) -> int:
+    with write_transaction() as session:
+        ticket = ticket_state.load_ticket(principal, ticket_id)
+        visible = ticket.last_public_seq if principal.is_visitor else ticket.last_seq
+        seq = max(0, min(seq, visible))
+        role = "visitor" if principal.is_visitor else "observer"
+        row = ticket_state.add_participant_row(session, ticket, principal.kind, principal.id, role)
+        before = row.read_seq if read else row.delivered_seq
+        values = {
+            "delivered_seq": case(
+                (Participant.delivered_seq < seq, seq), else_=Participant.delivered_seq
+            )
+        }
+        if read:
+            values["read_seq"] = case((Participant.read_seq < seq, seq), else_=Participant.read_seq)
+        column = Participant.read_seq if read else Participant.delivered_seq
+        stored = int(
+            session.execute(
+                update(Participant)
+                .where(Participant.id == row.id)
+                .values(**values)
+                .returning(column)
+                .execution_options(synchronize_session=False)
+            ).scalar_one()
+        )
+        if stored <= before:
+            return stored
+        payload = {"ticket_id": ticket.id, "reader": principal.subject, "seq": stored}
+        event = names.READ if read else names.DELIVERED
+        emit_after_commit(session, event, payload, ticket_state.group_rooms(ticket))
+        if read:
+            ticket_state.announce_ticket(session, ticket)
+    return stored

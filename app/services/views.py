@@ -1,0 +1,223 @@
+"""Assemble what the API shows of tickets: visitor, assignee, participants, unread counts.
+
+Everything is loaded in a fixed number of queries per page, whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+
+from app.auth.principal import Principal
+from app.extensions import db
+from app.models import Agent, Message, Participant, Ticket, Visitor
+from app.services import presence_store
+
+
+@dataclass
+class VisitorView:
+    id: str
+    site_id: str
+    name: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    current_url: str | None = None
+    last_seen_at: datetime | None = None
+    status: str = "offline"
+
+
+@dataclass
+class AgentView:
+    id: str
+    name: str
+    email: str
+    role: str
+    availability: str
+
+
+@dataclass
+class TicketView:
+    ticket: Ticket
+    visitor: VisitorView
+    assignee: AgentView | None
+    participants: list[dict[str, str]] = field(default_factory=list)
+    last_seq: int = 0
+    last_message: Message | None = None
+    unread_count: int = 0
+
+
+def visitor_view(
+    visitor: Visitor | None, visitor_id: str, site_id: str, status: str = "offline"
+) -> VisitorView:
+    if visitor is None:
+        return VisitorView(id=visitor_id, site_id=site_id, status=status)
+    return VisitorView(
+        id=visitor.id,
+        site_id=visitor.site_id,
+        name=visitor.name,
+        email=visitor.email,
+        external_id=visitor.external_id,
+        current_url=visitor.current_url,
+        last_seen_at=visitor.last_seen_at,
+        status=status,
+    )
+
+
+def ticket_views(viewer: Principal, tickets: Sequence[Ticket]) -> list[TicketView]:
+    """Views of ``tickets`` as ``viewer`` sees them (visitors never see notes)."""
+    if not tickets:
+        return []
+    ids = [t.id for t in tickets]
+    visitors = {
+        v.id: v
+        for v in db.session.scalars(
+            select(Visitor).where(Visitor.id.in_({t.visitor_id for t in tickets}))
+        )
+    }
+    participants = list(
+        db.session.scalars(
+            select(Participant)
+            .where(Participant.ticket_id.in_(ids))
+            .order_by(Participant.created_at, Participant.id)
+        )
+    )
+    agent_ids = {t.assignee_id for t in tickets if t.assignee_id}
+    agent_ids |= {p.subject_id for p in participants if p.subject_type == "agent"}
+    agents = (
+        {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))}
+        if agent_ids
+        else {}
+    )
+    agent_list = agent_views(list(agents.values()))
+    visitor_status = presence_store.statuses("visitor", {t.visitor_id for t in tickets})
+    last_seqs = {t.id: _visible_last_seq(viewer, t) for t in tickets}
+    last_messages = _messages_at(last_seqs)
+    unread = _unread_counts(viewer, tickets, participants, last_seqs)
+    by_ticket: dict[str, list[Participant]] = {}
+    for p in participants:
+        by_ticket.setdefault(p.ticket_id, []).append(p)
+    views = []
+    for t in tickets:
+        views.append(
+            TicketView(
+                ticket=t,
+                visitor=visitor_view(
+                    visitors.get(t.visitor_id),
+                    t.visitor_id,
+                    t.site_id,
+                    visitor_status.get(t.visitor_id, "offline"),
+                ),
+                assignee=agent_list.get(t.assignee_id) if t.assignee_id else None,
+                participants=_participant_list(by_ticket.get(t.id, []), visitors, agents),
+                last_seq=last_seqs[t.id],
+                last_message=last_messages.get(t.id),
+                unread_count=unread.get(t.id, 0),
+            )
+        )
+    return views
+
+
+def ticket_view(viewer: Principal, ticket: Ticket) -> TicketView:
+    return ticket_views(viewer, [ticket])[0]
+
+
+def agent_views(agents: Sequence[Agent]) -> dict[str, AgentView]:
+    """Agents with their live availability: offline unless connected, else what they chose."""
+    live = presence_store.statuses("agent", [a.id for a in agents])
+    return {
+        a.id: AgentView(
+            id=a.id,
+            name=a.name,
+            email=a.email,
+            role=a.role,
+            availability=_availability(a, live.get(a.id)),
+        )
+        for a in agents
+    }
+
+
+def agent_view(agent: Agent) -> AgentView:
+    return agent_views([agent])[agent.id]
+
+
+def _availability(agent: Agent, live_status: str | None) -> str:
+    if live_status in (None, "offline"):
+        return "offline"
+    return "away" if agent.availability == "away" or live_status == "away" else "online"
+
+
+def _visible_last_seq(viewer: Principal, ticket: Ticket) -> int:
+    return ticket.last_public_seq if viewer.is_visitor else ticket.last_seq
+
+
+def _messages_at(last_seqs: dict[str, int]) -> dict[str, Message]:
+    pairs = [(tid, seq) for tid, seq in last_seqs.items() if seq > 0]
+    if not pairs:
+        return {}
+    rows = db.session.scalars(
+        select(Message).where(
+            or_(*[and_(Message.ticket_id == tid, Message.seq == seq) for tid, seq in pairs])
+        )
+    )
+    return {m.ticket_id: m for m in rows}
+
+
+def _read_positions(
+    viewer: Principal, tickets: Sequence[Ticket], participants: list[Participant]
+) -> dict[str, int]:
+    """The viewer's read seq per ticket; for agents not in the ticket, the team's furthest."""
+    own = {
+        p.ticket_id: p.read_seq
+        for p in participants
+        if p.subject_type == viewer.kind and p.subject_id == viewer.id
+    }
+    if viewer.is_visitor:
+        return {t.id: own.get(t.id, 0) for t in tickets}
+    team: dict[str, int] = {}
+    for p in participants:
+        if p.subject_type == "agent":
+            team[p.ticket_id] = max(team.get(p.ticket_id, 0), p.read_seq)
+    return {t.id: own.get(t.id, team.get(t.id, 0)) for t in tickets}
+
+
+def _unread_counts(
+    viewer: Principal,
+    tickets: Sequence[Ticket],
+    participants: list[Participant],
+    last_seqs: dict[str, int],
+) -> dict[str, int]:
+    read = _read_positions(viewer, tickets, participants)
+    behind = [(tid, read[tid]) for tid, last in last_seqs.items() if last > read[tid]]
+    if not behind:
+        return {}
+    kinds = ("text",) if viewer.is_visitor else ("text", "note")
+    query = (
+        select(Message.ticket_id, func.count())
+        .where(or_(*[and_(Message.ticket_id == tid, Message.seq > seq) for tid, seq in behind]))
+        .where(Message.kind.in_(kinds))
+        .where(or_(Message.sender_type != viewer.kind, Message.sender_id != viewer.id))
+        .group_by(Message.ticket_id)
+    )
+    return {tid: int(n) for tid, n in db.session.execute(query).all()}
+
+
+def _participant_list(
+    rows: list[Participant], visitors: dict[str, Visitor], agents: dict[str, Agent]
+) -> list[dict[str, str]]:
+    result = []
+    for p in rows:
+        if p.role == "observer":
+            continue
+        if p.subject_type == "agent":
+            agent = agents.get(p.subject_id)
+            name = agent.name if agent else ""
+        elif p.subject_type == "visitor":
+            visitor = visitors.get(p.subject_id)
+            name = (visitor.name if visitor else None) or "Visitor"
+        else:
+            name = "Bot"
+        result.append({"type": p.subject_type, "id": p.subject_id, "name": name, "role": p.role})
+    return result

@@ -1,0 +1,140 @@
+"""The widget frame's session: who the visitor is, the site's look, and their history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.auth.principal import Principal
+from app.auth.tokens import identity_hash_matches
+from app.auth.visitors import issue_visitor_token, visitor_principal
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.lib.ids import new_id
+from app.lib.timeutil import utcnow
+from app.models import Agent, Site, Ticket, Visitor
+from app.services import presence_store
+from app.services.sites import site_settings
+from app.services.transaction import write_transaction
+from app.services.views import TicketView, VisitorView, ticket_views, visitor_view
+
+#: How many of a returning visitor's tickets the session brings back.
+SESSION_TICKETS = 20
+
+
+@dataclass
+class WidgetSession:
+    visitor_token: str
+    visitor: VisitorView
+    site: dict[str, Any]
+    tickets: list[TicketView]
+
+
+def start_widget_session(
+    site_key: str,
+    *,
+    visitor_token: str | None = None,
+    identity: dict[str, Any] | None = None,
+    page: dict[str, Any] | None = None,
+    user_agent: str | None = None,
+) -> WidgetSession:
+    """Resume or begin a visitor's session on a site.
+
+    An anonymous newcomer gets a token for a fresh id and no row is stored until its first
+    message. A verified identity (HMAC ``user_hash``) maps to the same visitor every time.
+    """
+    site = db.session.scalar(select(Site).where(Site.site_key == site_key))
+    if site is None:
+        raise NotFound("Unknown site key.")
+    principal = visitor_principal(visitor_token, site) if visitor_token else None
+    visitor_id = principal.id if principal else new_id()
+    if identity:
+        if not identity_hash_matches(
+            site.site_secret, identity["external_id"], identity["user_hash"]
+        ):
+            raise Forbidden("The identity's user_hash does not match.")
+        visitor_id = _identified_visitor(site, visitor_id, identity)
+    visitor = _touch(site, visitor_id, page, user_agent)
+    viewer = Principal(
+        kind="visitor", workspace_id=site.workspace_id, id=visitor_id, site_id=site.id
+    )
+    tickets = list(
+        db.session.scalars(
+            select(Ticket)
+            .where(Ticket.visitor_id == visitor_id)
+            .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+            .limit(SESSION_TICKETS)
+        )
+    )
+    status = presence_store.statuses("visitor", [visitor_id]).get(visitor_id, "offline")
+    return WidgetSession(
+        visitor_token=issue_visitor_token(site.id, visitor_id),
+        visitor=visitor_view(visitor, visitor_id, site.id, status),
+        site={"name": site.name, "settings": site_settings(site), "online": agents_online(site)},
+        tickets=ticket_views(viewer, tickets),
+    )
+
+
+def agents_online(site: Site) -> bool:
+    """Whether an agent of the site's workspace is connected and available."""
+    agents = list(
+        db.session.execute(
+            select(Agent.id, Agent.availability).where(
+                Agent.workspace_id == site.workspace_id, Agent.is_active.is_(True)
+            )
+        ).all()
+    )
+    live = presence_store.statuses("agent", [a.id for a in agents])
+    return any(live.get(a.id) == "online" and a.availability == "online" for a in agents)
+
+
+def _identified_visitor(site: Site, visitor_id: str, identity: dict[str, Any]) -> str:
+    """The visitor for a verified external id: the known one, or this one, now identified."""
+    with write_transaction() as session:
+        known = session.scalar(
+            select(Visitor).where(
+                Visitor.site_id == site.id, Visitor.external_id == identity["external_id"]
+            )
+        )
+        if known is None:
+            current = session.get(Visitor, visitor_id)
+            if current is not None and current.external_id not in (None, identity["external_id"]):
+                visitor_id = new_id()  # an anonymous token of another person: start afresh
+                current = None
+            if current is None:
+                current = Visitor(id=visitor_id, workspace_id=site.workspace_id, site_id=site.id)
+                session.add(current)
+            known = current
+            known.external_id = identity["external_id"]
+        known.verified = True
+        if identity.get("name"):
+            known.name = identity["name"]
+        if identity.get("email"):
+            known.email = identity["email"]
+        return str(known.id)
+
+
+def _touch(
+    site: Site, visitor_id: str, page: dict[str, Any] | None, user_agent: str | None
+) -> Visitor | None:
+    """Record where a stored visitor is now; anonymous newcomers are not stored."""
+    visitor = db.session.get(Visitor, visitor_id)
+    if visitor is None:
+        return None
+    with write_transaction() as session:
+        visitor = session.get(Visitor, visitor_id)
+        if visitor is None:
+            return None
+        visitor.last_seen_at = utcnow()
+        if page:
+            if page.get("url"):
+                visitor.current_url = page["url"]
+            if page.get("title") is not None:
+                visitor.page_title = page["title"]
+            if page.get("referrer") is not None:
+                visitor.referrer = page["referrer"]
+        if user_agent:
+            visitor.user_agent = user_agent[:500]
+    return visitor

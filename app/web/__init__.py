@@ -1,0 +1,1 @@
+"""Pages and operational endpoints outside ``/api/v1``."""
