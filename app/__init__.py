@@ -41,12 +41,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.api import openapi  # noqa: F401  registers /openapi.json
     from app.cli import register_cli
+    from app.realtime import init_realtime
     from app.web.ops import bp as ops_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
     web_errors.register(app)
     register_cli(app)
+    init_realtime(app)
     return app
 
 
@@ -81,6 +83,29 @@ def _instance_secret(instance_path: str) -> str:
             handle.write(secrets.token_hex(32))
     with open(path) as handle:
         return handle.read().strip()
+
+
+def _allowed_socket_origin(app: Flask) -> Any:
+    """Socket.IO accepts browsers of our own origin only (the widget runs in our iframe).
+
+    Same origin means the Origin header matches the request's host (or PUBLIC_URL when a
+    proxy rewrites the host). Never ``*``: that would let any site ride the console cookie.
+    """
+    from app.schemas.base import normalize_origin
+
+    public = app.config.get("PUBLIC_URL")
+    public_origin = normalize_origin(public) if public else None
+
+    def allowed(origin: str, environ: dict[str, Any]) -> bool:
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
+        host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
+        try:
+            return normalize_origin(origin) in {normalize_origin(f"{scheme}://{host}"),
+                                                public_origin}
+        except Exception:
+            return False
+
+    return allowed
 
 
 def _init_socketio(app: Flask) -> None:

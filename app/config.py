@@ -38,11 +38,17 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL"),
         "REDIS_URL": _env("REDIS_URL"),
         "PUBLIC_URL": _env("PUBLIC_URL"),
+        #: The port ``python wsgi.py`` listens on; local URLs the CLI prints use it too.
+        "PORT": _env("PORT", "5000"),
         "PARLEY_ENCRYPTION_KEYS": _env("PARLEY_ENCRYPTION_KEYS"),
         "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY"),
         "VAPID_PUBLIC_KEY": _env("VAPID_PUBLIC_KEY"),
         "VAPID_SUBJECT": _env("VAPID_SUBJECT", "mailto:admin@localhost"),
         "ASYNC_MODE": async_mode_from_env(),
+        # Tuning (seconds): presence window and sweep period; the Socket.IO queue channel.
+        "PRESENCE_TTL_S": float(_env("PRESENCE_TTL_S", "30") or 30),
+        "PRESENCE_SWEEP_S": float(_env("PRESENCE_SWEEP_S", "5") or 5),
+        "SOCKETIO_CHANNEL": _env("SOCKETIO_CHANNEL", "flask-socketio"),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "SESSION_COOKIE_HTTPONLY": True,

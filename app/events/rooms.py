@@ -23,6 +23,11 @@ def workspace_room(workspace_id: str) -> str:
     return f"workspace:{workspace_id}"
 
 
+def workspace_visitors_room(workspace_id: str) -> str:
+    """Every visitor connection of a workspace: they hear when agents come and go."""
+    return f"workspace:{workspace_id}:visitors"
+
+
 def ticket_agents_room(ticket_id: str) -> str:
     return f"ticket:{ticket_id}:agents"
 

@@ -205,3 +205,19 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     if not looks_like_id(ticket_id):
         raise Invalid("The cursor is not valid.", fields={"cursor": ["Not valid."]})
     return at, ticket_id
+
+
+def hand_off(
+    principal: Principal, ticket_id: str, reason: str = "The visitor asked for a person"
+) -> Ticket:
+    """Take a ticket from the bot to the human queue (status ``open``) with a system line."""
+    with write_transaction() as session:
+        ticket = ticket_state.load_ticket(principal, ticket_id)
+        if ticket.status != "bot":
+            return ticket
+        ticket.status = "open"
+        ticket.updated_at = utcnow()
+        session.flush()
+        post_event(session, ticket, reason)
+        ticket_state.announce_ticket(session, ticket)
+    return ticket

@@ -1,0 +1,253 @@
+"""Socket.IO event handlers (namespace ``/``): CONTRACT section 5.
+
+Each handler loads its payload schema, calls one service and returns the ack. Errors become
+``{"ok": false, "error": {code, message}}`` in one place (``_acked``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from sqlalchemy.exc import DBAPIError
+
+from app.auth.principal import Principal
+from app.auth.web import principal_from_auth
+from app.errors import Invalid, NotFound, ParleyError, Unavailable
+from app.events import names, rooms
+from app.extensions import db, socketio
+from app.models import Agent
+from app.realtime.runtime import Connection, runtime
+from app.schemas.base import load
+from app.schemas.events import HeartbeatIn, SeqIn, SyncIn, TicketRefIn, TypingIn
+from app.schemas.tickets import MessageIn, MessageOut, TicketOut
+from app.services import messages, ticket_state, tickets
+from app.services.presence import Subject
+from app.services.views import ticket_view
+
+log = logging.getLogger(__name__)
+Ack = dict[str, Any]
+
+
+def _sid() -> str:
+    return str(request.sid)  # type: ignore[attr-defined]
+
+
+def _is_live(sid: str) -> bool:
+    """True once the connection is established; False while connecting or disconnecting.
+
+    A client can emit "connect" or "disconnect" as ordinary events; python-socketio runs
+    the same handlers for them while the socket is live, so those calls are ignored.
+    """
+    return bool(socketio.server.manager.is_connected(sid, "/"))
+
+
+def _connection() -> Connection:
+    conn = runtime().get(_sid())
+    if conn is None:
+        raise NotFound("Not connected.", code="unauthorized")
+    return conn
+
+
+def _acked(handler: Callable[..., Ack]) -> Callable[..., Ack]:
+    """Map every failure to the contract's error ack; never let an exception escape."""
+
+    @functools.wraps(handler)
+    def wrapper(data: Any = None, *extra: Any) -> Ack:
+        try:
+            return handler(data)
+        except ParleyError as error:
+            return {"ok": False, "error": {"code": error.code, "message": error.message,
+                                           **({"fields": error.fields} if error.fields else {})}}
+        except DBAPIError:
+            db.session.rollback()
+            log.warning("database error in %s", handler.__name__)
+            return _error(Unavailable("The database is unavailable; retry shortly."))
+        except Exception:
+            db.session.rollback()
+            log.exception("unhandled error in %s", handler.__name__)
+            return {"ok": False, "error": {"code": "internal", "message": "Internal error."}}
+
+    return wrapper
+
+
+def _error(error: ParleyError) -> Ack:
+    return {"ok": False, "error": {"code": error.code, "message": error.message}}
+
+
+# -- lifecycle -------------------------------------------------------------------------------
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> bool | None:
+    """Authenticate by visitor token, agent bearer token, or the console cookie; join rooms."""
+    sid = _sid()
+    if _is_live(sid) or runtime().get(sid) is not None:
+        return None  # a client-emitted "connect" event: ignore
+    try:
+        principal = _authenticate(auth)
+    except DBAPIError as exc:
+        db.session.rollback()
+        raise ConnectionRefusedError("unavailable") from exc
+    if principal is None:
+        raise ConnectionRefusedError("unauthorized")
+    subject = Subject(principal.kind, principal.id, principal.workspace_id, principal.site_id)
+    chosen = None
+    if principal.is_agent:
+        chosen = db.session.scalar(
+            db.select(Agent.availability).where(Agent.id == principal.id))
+        join_room(rooms.agent_room(principal.id))
+        join_room(rooms.workspace_room(principal.workspace_id))
+    else:
+        join_room(rooms.visitor_room(principal.id))
+        join_room(rooms.workspace_visitors_room(principal.workspace_id))
+    runtime().add(sid, Connection(principal=principal, subject=subject, chosen=chosen))
+    runtime().presence.heartbeat(subject, sid, "online", chosen)
+    return True
+
+
+def _authenticate(auth: Any) -> Principal | None:
+    uses_token = isinstance(auth, dict) and ("token" in auth or "visitor_token" in auth)
+    if not uses_token and not request.headers.get("Origin"):
+        # A cookie is only accepted from a browser page of our own origin (the Origin is
+        # checked by Engine.IO's same-origin rule); a request without one could be anyone.
+        return None
+    return principal_from_auth(auth)
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> None:
+    sid = _sid()
+    if _is_live(sid):
+        return  # a client-emitted "disconnect" event: ignore
+    conn = runtime().remove(sid)
+    if conn is None:
+        return
+    try:
+        status = runtime().presence.disconnect(conn.subject, sid, conn.chosen)
+        if status == "offline" or not runtime().sids_of(conn.subject.key):
+            runtime().stop_typing_of(conn.subject.type, conn.subject.id)
+    except Exception:
+        log.exception("presence update on disconnect failed")
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+@socketio.on(names.MESSAGE_SEND)
+@_acked
+def on_message_send(data: Any) -> Ack:
+    conn = _connection()
+    payload = load(MessageIn(), data)
+    result = messages.send_message(conn.principal, ticket_id=payload.get("ticket_id"),
+                                   client_id=payload["client_id"], body=payload["body"],
+                                   kind=payload["kind"])
+    ack: Ack = {"ok": True, "message": MessageOut().dump(result.message)}
+    if result.duplicate:
+        ack["duplicate"] = True
+    return ack
+
+
+@socketio.on(names.TYPING)
+@_acked
+def on_typing(data: Any) -> Ack:
+    conn = _connection()
+    payload = load(TypingIn(), data)
+    ticket = ticket_state.load_ticket(conn.principal, payload["ticket_id"])
+    to = ticket_state.group_rooms(ticket)
+    db.session.rollback()
+    sender = {"type": conn.principal.kind, "id": conn.principal.id, "name": conn.principal.name}
+    event = {"ticket_id": ticket.id, "sender": sender, "typing": payload["typing"]}
+    key = (ticket.id, conn.principal.kind, conn.principal.id)
+    runtime().typing(key, payload["typing"], to, event, skip_sid=_sid())
+    return {"ok": True}
+
+
+@socketio.on(names.DELIVERED)
+@_acked
+def on_delivered(data: Any) -> Ack:
+    conn = _connection()
+    payload = load(SeqIn(), data)
+    seq = messages.mark_delivered(conn.principal, payload["ticket_id"], payload["seq"])
+    return {"ok": True, "seq": seq}
+
+
+@socketio.on(names.READ)
+@_acked
+def on_read(data: Any) -> Ack:
+    conn = _connection()
+    payload = load(SeqIn(), data)
+    seq = messages.mark_read(conn.principal, payload["ticket_id"], payload["seq"])
+    return {"ok": True, "seq": seq}
+
+
+@socketio.on(names.SYNC)
+@_acked
+def on_sync(data: Any) -> Ack:
+    conn = _connection()
+    payload = load(SyncIn(), data)
+    rows, has_more = messages.sync_messages(conn.principal, payload["tickets"])
+    return {"ok": True, "messages": MessageOut(many=True).dump(rows), "has_more": has_more}
+
+
+# -- tickets ---------------------------------------------------------------------------------
+
+
+@socketio.on(names.TICKET_JOIN)
+@_acked
+def on_ticket_join(data: Any) -> Ack:
+    conn = _connection()
+    if not conn.principal.is_agent:
+        raise ParleyError("Only agents join tickets; visitors are in theirs.", code="forbidden")
+    payload = load(TicketRefIn(), data)
+    ticket = tickets.get_ticket(conn.principal, payload["ticket_id"])
+    rows, has_more = messages.list_messages(conn.principal, ticket.id)
+    join_room(rooms.ticket_agents_room(ticket.id))
+    conn.joined.add(ticket.id)
+    return {"ok": True, "ticket": TicketOut().dump(ticket_view(conn.principal, ticket)),
+            "messages": MessageOut(many=True).dump(rows), "has_more": has_more}
+
+
+@socketio.on(names.TICKET_LEAVE)
+@_acked
+def on_ticket_leave(data: Any) -> Ack:
+    conn = _connection()
+    payload = load(TicketRefIn(), data)
+    if payload["ticket_id"] in conn.joined:
+        leave_room(rooms.ticket_agents_room(payload["ticket_id"]))
+        conn.joined.discard(payload["ticket_id"])
+    return {"ok": True}
+
+
+@socketio.on(names.TICKET_HANDOFF)
+@_acked
+def on_ticket_handoff(data: Any) -> Ack:
+    conn = _connection()
+    if not conn.principal.is_visitor:
+        raise ParleyError("Only the visitor hands a ticket off.", code="forbidden")
+    payload = load(TicketRefIn(), data)
+    ticket = tickets.hand_off(conn.principal, payload["ticket_id"])
+    return {"ok": True, "ticket": TicketOut().dump(ticket_view(conn.principal, ticket))}
+
+
+# -- presence --------------------------------------------------------------------------------
+
+
+@socketio.on(names.PRESENCE_HEARTBEAT)
+@_acked
+def on_heartbeat(data: Any) -> Ack:
+    conn = _connection()
+    payload = load(HeartbeatIn(), data if data is not None else {})
+    status = runtime().presence.heartbeat(conn.subject, _sid(), payload.get("status", "online"),
+                                          conn.chosen)
+    return {"ok": True, "status": status}
+
+
+@socketio.on_error_default
+def on_error(error: Exception) -> Ack:  # pragma: no cover - _acked catches first
+    log.exception("socket handler error")
+    return _error(Invalid("Bad event."))

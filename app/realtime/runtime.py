@@ -1,0 +1,171 @@
+"""Per-process real-time state: live connections, presence and typing expiry.
+
+Connections are process-local (Socket.IO keeps each on the process that accepted it);
+presence lives in Redis when configured so it is right across processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from app.auth.principal import Principal
+from app.events import names, rooms
+from app.events.publish import emit_now
+from app.extensions import socketio
+from app.services import presence_store
+from app.services.presence import (
+    DEFAULT_SWEEP_S,
+    DEFAULT_TTL_S,
+    MemoryStore,
+    Presence,
+    RedisStore,
+    Subject,
+)
+
+log = logging.getLogger(__name__)
+
+#: A typing indicator that is not refreshed stops after this many seconds.
+TYPING_TTL_S = 6.0
+
+
+@dataclass
+class Connection:
+    principal: Principal
+    subject: Subject
+    #: An agent's chosen availability ("online"/"away"); None for visitors.
+    chosen: str | None = None
+    joined: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Typing:
+    expires: float
+    to: list[str]
+    stop: dict[str, Any]
+    skip_sid: str | None
+
+
+class Runtime:
+    """What this process knows about its own connections, plus the shared presence."""
+
+    def __init__(self, presence: Presence, sweep_s: float) -> None:
+        self.presence = presence
+        self.sweep_s = sweep_s
+        self.connections: dict[str, Connection] = {}
+        self._typing: dict[tuple[str, str, str], _Typing] = {}
+        self._lock = threading.Lock()
+        self._loops_started = False
+
+    def add(self, sid: str, connection: Connection) -> None:
+        with self._lock:
+            self.connections[sid] = connection
+        self._start_loops()
+
+    def get(self, sid: str) -> Connection | None:
+        return self.connections.get(sid)
+
+    def remove(self, sid: str) -> Connection | None:
+        with self._lock:
+            return self.connections.pop(sid, None)
+
+    def sids_of(self, subject_key: str) -> list[str]:
+        return [s for s, c in list(self.connections.items()) if c.subject.key == subject_key]
+
+    def typing(self, key: tuple[str, str, str], active: bool, to: list[str],
+               payload: dict[str, Any], skip_sid: str | None) -> None:
+        """Relay a typing change now; remember it so it can expire after ``TYPING_TTL_S``."""
+        with self._lock:
+            if active:
+                stop = {**payload, "typing": False}
+                self._typing[key] = _Typing(time.monotonic() + TYPING_TTL_S, to, stop, skip_sid)
+            else:
+                self._typing.pop(key, None)
+        emit_now(names.TYPING, payload, to, skip_sid=skip_sid)
+
+    def stop_typing_of(self, sender_type: str, sender_id: str) -> None:
+        """A sender's last connection left: end its typing indicators now."""
+        with self._lock:
+            ended = [(k, v) for k, v in self._typing.items()
+                     if k[1] == sender_type and k[2] == sender_id]
+            for k, _ in ended:
+                del self._typing[k]
+        for _, entry in ended:
+            emit_now(names.TYPING, entry.stop, entry.to, skip_sid=entry.skip_sid)
+
+    def _expire_typing(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            expired = [(k, v) for k, v in self._typing.items() if v.expires <= now]
+            for k, _ in expired:
+                del self._typing[k]
+        for _, entry in expired:
+            emit_now(names.TYPING, entry.stop, entry.to, skip_sid=entry.skip_sid)
+
+    def _start_loops(self) -> None:
+        with self._lock:
+            if self._loops_started:
+                return
+            self._loops_started = True
+        socketio.start_background_task(self._typing_loop)
+        socketio.start_background_task(self._presence_loop)
+
+    def _typing_loop(self) -> None:
+        while True:
+            socketio.sleep(1.0)
+            try:
+                self._expire_typing()
+            except Exception:
+                log.exception("typing expiry failed")
+
+    def _presence_loop(self) -> None:
+        while True:
+            socketio.sleep(self.sweep_s)
+            try:
+                self.presence.sweep()
+            except Exception:
+                log.exception("presence sweep failed")
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    if _runtime is None:  # pragma: no cover - init_presence runs in create_app
+        raise RuntimeError("real-time runtime not initialised")
+    return _runtime
+
+
+def announce_presence(subject: Subject, status: str, last_seen_at: str) -> None:
+    """Tell who may know: agents of the workspace; for agents, also its visitors."""
+    payload = {"subject": {"type": subject.type, "id": subject.id}, "status": status,
+               "last_seen_at": last_seen_at}
+    to = [rooms.workspace_room(subject.workspace_id)]
+    if subject.type == "agent":
+        to.append(rooms.workspace_visitors_room(subject.workspace_id))
+    emit_now(names.PRESENCE, payload, to)
+
+
+def init_presence(app: Flask) -> None:
+    """Create this process's presence store (Redis or memory) and runtime."""
+    global _runtime
+    ttl = float(app.config.get("PRESENCE_TTL_S", DEFAULT_TTL_S))
+    sweep = float(app.config.get("PRESENCE_SWEEP_S", DEFAULT_SWEEP_S))
+    url = app.config.get("REDIS_URL")
+    store: MemoryStore | RedisStore
+    if url:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
+                                      health_check_interval=30)
+        store = RedisStore(client, ttl)
+    else:
+        store = MemoryStore(ttl)
+    presence = Presence(store, announce_presence)
+    _runtime = Runtime(presence, sweep)
+    presence_store.set_presence_reader(presence)
