@@ -7,7 +7,7 @@ PORT   ?= 5000
 export FLASK_APP := wsgi
 
 REQ_STAMP := $(VENV)/.req-$(shell cat requirements.txt | md5sum | cut -c1-12)
-FRONTENDS := $(wildcard widget/package.json agent_console/package.json)
+FRONTENDS := $(wildcard widget/package.json agent_console/package.json examples/js/package.json)
 
 .PHONY: run test setup frontends lint typecheck pytest migrate demo clean bench
 
@@ -26,7 +26,7 @@ frontends:
 	    (cd $$dir && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
 	    touch $$dir/node_modules; \
 	  fi; \
-	  (cd $$dir && npm run --silent build) || exit 1; \
+	  (cd $$dir && npm run --silent --if-present build) || exit 1; \
 	done
 
 migrate: setup
@@ -40,7 +40,8 @@ run: demo
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check app tests bench wsgi.py worker.py
+	$(VENV)/bin/ruff format --check app tests wsgi.py worker.py examples
+
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -33,10 +33,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     _init_socketio(app)
 
-    from app.events import publish
-
-    publish.install(db.session.session_factory.class_)  # type: ignore[attr-defined]
-
     from app import web_errors
     from app.api import bp as api_bp
     from app.api import openapi  # noqa: F401  registers /openapi.json
@@ -100,8 +96,10 @@ def _allowed_socket_origin(app: Flask) -> Any:
         scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
         host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
         try:
-            return normalize_origin(origin) in {normalize_origin(f"{scheme}://{host}"),
-                                                public_origin}
+            return normalize_origin(origin) in {
+                normalize_origin(f"{scheme}://{host}"),
+                public_origin,
+            }
         except Exception:
             return False
 
@@ -114,12 +112,10 @@ def _init_socketio(app: Flask) -> None:
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
-        message_queue=app.config.get("REDIS_URL")
-        if not app.config.get("TESTING_NO_QUEUE")
-        else None,
-        cors_allowed_origins=[],
+        message_queue=app.config.get("REDIS_URL"),
+        channel=app.config.get("SOCKETIO_CHANNEL") or "flask-socketio",
+        cors_allowed_origins=_allowed_socket_origin(app),
         max_http_buffer_size=MAX_REQUEST_BYTES,
         ping_interval=25,
         ping_timeout=20,
-        json=None,
     )

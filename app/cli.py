@@ -24,17 +24,22 @@ DEMO_WORKSPACE = "Demo workspace"
 @click.option("--name", default="Owner")
 def create_owner_command(email: str, password: str, workspace_name: str, name: str) -> None:
     """Create a workspace and its owner."""
-    from app.auth.passwords import MIN_PASSWORD_CHARS
+    from app.schemas.agents import SignupIn
+    from app.schemas.base import load
     from app.services.accounts import create_owner
 
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise click.ClickException(f"The password needs at least {MIN_PASSWORD_CHARS} characters.")
     try:
-        agent = create_owner(email, password, workspace_name, name)
+        # The same rules as sign-up over the API (e-mail shape, password length, names).
+        data = load(
+            SignupIn(),
+            {"workspace_name": workspace_name, "name": name, "email": email, "password": password},
+        )
+        agent = create_owner(data["email"], data["password"], data["workspace_name"], data["name"])
     except ParleyError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(_describe(exc)) from exc
     click.echo(
-        f"Created owner {agent.email} of workspace {workspace_name!r} ({agent.workspace_id})."
+        f"Created owner {agent.email} of workspace {data['workspace_name']!r} "
+        f"({agent.workspace_id})."
     )
 
 
@@ -43,7 +48,7 @@ def demo_command() -> None:
     """Create the demo workspace, agent and site if absent; print how to use them."""
     from app.services.demo import ensure_demo
 
-    base = (current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+    base = _base_url()
     demo = ensure_demo(DEMO_EMAIL, DEMO_PASSWORD, DEMO_WORKSPACE, base)
     click.echo(f"Console:        {base}/console/")
     click.echo(f"Demo agent:     {DEMO_EMAIL} / {DEMO_PASSWORD}")
@@ -79,6 +84,28 @@ def check_db_command() -> None:
 
     db.session.execute(select(Workspace.id).limit(1))
     click.echo("database ok")
+
+
+def _base_url() -> str:
+    """Where the app is reached: ``PUBLIC_URL``, else the local address ``make run`` serves."""
+    public = current_app.config.get("PUBLIC_URL")
+    if public:
+        return str(public).rstrip("/")
+    return f"http://127.0.0.1:{current_app.config.get('PORT') or 5000}"
+
+
+_OPTIONS = {"workspace_name": "--workspace", "name": "--name", "email": "--email"}
+
+
+def _describe(error: ParleyError) -> str:
+    """An error for the terminal: field problems named by the option that caused them."""
+    if error.code != "invalid" or not error.fields:
+        return error.message
+    problems = []
+    for field, messages in error.fields.items():
+        text = " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
+        problems.append(f"{_OPTIONS.get(field, '--' + field)}: {text}")
+    return "; ".join(problems)
 
 
 def register_cli(app: Flask) -> None:

@@ -45,7 +45,12 @@ def register(app: Flask) -> None:
             405: "Method not allowed.",
             413: "The request body is too large.",
         }.get(status, error.description or "")
-        return jsonify({"error": {"code": code, "message": message}}), status
+        response = jsonify({"error": {"code": code, "message": message}})
+        # Keep what the exception says beyond its HTML body, e.g. a 405's Allow header.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(OperationalError)
     def _db_down(error: OperationalError) -> tuple[Response, int]:

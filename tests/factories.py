@@ -131,3 +131,17 @@ def send(
         headers=headers,
         json={"client_id": client_id or uuid.uuid4().hex, "body": body, "kind": kind},
     )
+
+
+def assert_error(r: Any, status: int, code: str) -> dict[str, Any]:
+    """The response is the contract's JSON error with this status and code; returns the error."""
+    assert r.status_code == status, (r.status_code, r.get_data(as_text=True)[:500])
+    assert r.is_json, r.get_data(as_text=True)[:500]
+    error = r.get_json()["error"]
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"]
+    return error  # type: ignore[no-any-return]
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password})

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -15,8 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import engineio.payload
 import requests
 import socketio
+
+# python-engineio's client aborts a long-polling response that carries more than 16 packets
+# (a guard against hostile servers). A busy ticket easily queues more between two polls,
+# so a polling client that follows a group room must allow more; the JS client has no cap.
+engineio.payload.Payload.max_decode_packets = 1000
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -31,10 +39,15 @@ def free_port() -> int:
 class Server:
     """``python wsgi.py`` on a free loopback port, with its log kept for failures."""
 
-    def __init__(self, env: dict[str, str], async_mode: str = "eventlet") -> None:
+    def __init__(
+        self, env: dict[str, str], async_mode: str = "eventlet", command: list[str] | None = None
+    ) -> None:
         self.port = free_port()
+        self.command = [
+            c.replace("{port}", str(self.port)) for c in command or [sys.executable, "wsgi.py"]
+        ]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"parley-server-{self.port}.log"
+        self.log_path = Path(tempfile.gettempdir()) / f"parley-server-{self.port}.log"
         self.env = {
             **os.environ,
             "PORT": str(self.port),
@@ -45,14 +58,15 @@ class Server:
             "PYTHONUNBUFFERED": "1",
             **env,
         }
-        self.env.pop("REDIS_URL", None) if "REDIS_URL" not in env else None
+        if "REDIS_URL" not in env:
+            self.env.pop("REDIS_URL", None)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "wsgi.py"],
+            self.command,
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -149,6 +163,11 @@ class Client:
         self._cond = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("*", self._record)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.disconnect_reasons: list[str] = []
+
+    def _on_disconnect(self, reason: Any = None) -> None:
+        self.disconnect_reasons.append(str(reason))
 
     def _record(self, event: str, data: Any = None) -> None:
         with self._cond:

@@ -47,7 +47,10 @@ def json_body(schema: Schema | None = None, *, partial: bool = False) -> Any:
     """The request's JSON body, validated by ``schema`` when given."""
     if not request.is_json:
         raise malformed_request("Send a JSON body with Content-Type: application/json.")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError as exc:  # the json module recurses once per nesting level
+        raise malformed_request("The JSON body is nested too deeply.") from exc
     if data is None and request.get_data(cache=True):
         raise malformed_request("The request body is not valid JSON.")
     if schema is None:

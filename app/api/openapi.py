@@ -10,7 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, current_app, jsonify
 from marshmallow import Schema, fields
 
-from app.api import EndpointDoc, bp
+from app.api import EndpointDoc, endpoint
 
 _PATH_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 _ERROR_TEXT = {
@@ -122,7 +122,18 @@ def _operation(endpoint: str, doc: EndpointDoc, rule: str) -> dict[str, Any]:
     return op
 
 
-@bp.get("/openapi.json")
+class OpenApiOut(Schema):
+    openapi = fields.String(metadata={"example": "3.0.3"})
+    info = fields.Dict()
+    paths = fields.Dict()
+    components = fields.Dict()
+
+
+@endpoint(
+    "/openapi.json",
+    "GET",
+    EndpointDoc("This API's OpenAPI 3 document", "meta", auth="none", response=OpenApiOut),
+)
 def openapi() -> tuple[Response, int]:
     """This API's OpenAPI 3 document."""
     return jsonify(build_spec(current_app)), 200

@@ -43,7 +43,7 @@ def can_view_ticket(principal: Principal, ticket: Ticket) -> bool:
     """Agents see their workspace's tickets; a visitor sees only its own."""
     if ticket.workspace_id != principal.workspace_id:
         return False
-    if principal.kind in ("agent", "system"):
+    if principal.kind in ("agent", "bot", "system"):
         return True
     return principal.is_visitor and ticket.visitor_id == principal.id
 

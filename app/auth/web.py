@@ -102,7 +102,8 @@ def _resolve(visitors: bool) -> Principal:
         if raw.startswith(AGENT_TOKEN_PREFIX):
             principal = authenticate_token(raw, kind="bearer")
         else:
-            principal = visitor_principal(raw) if visitors else None
+            # A valid visitor token on an agent-only endpoint is forbidden, not unauthenticated.
+            principal = visitor_principal(raw)
         if principal is None:
             raise Unauthorized("The token is invalid, expired or revoked.")
         if principal.is_visitor and not visitors:

@@ -1,7 +1,9 @@
 """The publisher: emits and jobs queued inside a transaction go out after its commit.
 
-Nothing else calls ``socketio.emit``. Queued items are dropped on rollback. Payloads must
-already be JSON (dumped by a schema): the Redis message queue silently drops anything else.
+Nothing else calls ``socketio.emit``. ``services.transaction.write_transaction`` releases the
+queue after a successful commit and discards it on rollback. A payload is a dict already
+dumped by a schema (the Redis message queue silently drops anything that is not JSON), or a
+function that builds one after the commit, so slow view-building never holds row locks.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import socketio
@@ -21,10 +22,13 @@ log = logging.getLogger(__name__)
 _PENDING_KEY = "parley.pending"
 
 
+Payload = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
 @dataclass
 class _Emit:
     event: str
-    payload: dict[str, Any]
+    payload: Payload
     to: list[str]
     skip_sid: str | None = None
 
@@ -63,11 +67,12 @@ def emit_now(
 def emit_after_commit(
     session: Session,
     event_name: str,
-    payload: dict[str, Any],
+    payload: Payload,
     to: str | list[str],
     skip_sid: str | None = None,
 ) -> None:
     """Queue an emit to go out when ``session`` commits."""
+
     rooms = [to] if isinstance(to, str) else list(to)
     session.info.setdefault(_PENDING_KEY, []).append(_Emit(event_name, payload, rooms, skip_sid))
 
@@ -77,11 +82,18 @@ def enqueue_after_commit(session: Session, job_name: str, *args: Any) -> None:
     session.info.setdefault(_PENDING_KEY, []).append(_Job(job_name, args))
 
 
-def _flush(session: Session) -> None:
+def release(session: Session) -> None:
+    """Send what the committed transaction queued, in order (called after commit)."""
     pending = session.info.pop(_PENDING_KEY, None)
     for item in pending or ():
         if isinstance(item, _Emit):
-            emit_now(item.event, item.payload, item.to, item.skip_sid)
+            try:
+                payload = item.payload() if callable(item.payload) else item.payload
+            except Exception:
+                log.exception("building the %s payload failed", item.event)
+                continue
+            if payload:
+                emit_now(item.event, payload, item.to, item.skip_sid)
         elif _job_runner is not None:
             try:
                 _job_runner(item.name, item.args)
@@ -89,12 +101,6 @@ def _flush(session: Session) -> None:
                 log.exception("enqueue of job %s failed", item.name)
 
 
-def _discard(session: Session, *args: Any) -> None:
+def discard(session: Session) -> None:
+    """Drop what a rolled-back transaction queued."""
     session.info.pop(_PENDING_KEY, None)
-
-
-def install(session_class: type[Session]) -> None:
-    """Hook the flush and discard into every session of ``session_class`` (once)."""
-    if not event.contains(session_class, "after_commit", _flush):
-        event.listen(session_class, "after_commit", _flush)
-        event.listen(session_class, "after_rollback", _discard)

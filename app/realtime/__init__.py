@@ -7,7 +7,8 @@ from flask import Flask
 
 def init_realtime(app: Flask) -> None:
     """Set up presence for this process and register the event handlers (once)."""
-    from app.realtime import handlers  # noqa: F401  registers the handlers
+    from app.realtime import handlers
     from app.realtime.runtime import init_presence
 
+    handlers.register()
     init_presence(app)

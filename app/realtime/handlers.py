@@ -61,8 +61,14 @@ def _acked(handler: Callable[..., Ack]) -> Callable[..., Ack]:
         try:
             return handler(data)
         except ParleyError as error:
-            return {"ok": False, "error": {"code": error.code, "message": error.message,
-                                           **({"fields": error.fields} if error.fields else {})}}
+            return {
+                "ok": False,
+                "error": {
+                    "code": error.code,
+                    "message": error.message,
+                    **({"fields": error.fields} if error.fields else {}),
+                },
+            }
         except DBAPIError:
             db.session.rollback()
             log.warning("database error in %s", handler.__name__)
@@ -82,7 +88,6 @@ def _error(error: ParleyError) -> Ack:
 # -- lifecycle -------------------------------------------------------------------------------
 
 
-@socketio.on("connect")
 def on_connect(auth: Any = None) -> bool | None:
     """Authenticate by visitor token, agent bearer token, or the console cookie; join rooms."""
     sid = _sid()
@@ -96,17 +101,17 @@ def on_connect(auth: Any = None) -> bool | None:
     if principal is None:
         raise ConnectionRefusedError("unauthorized")
     subject = Subject(principal.kind, principal.id, principal.workspace_id, principal.site_id)
-    chosen = None
     if principal.is_agent:
-        chosen = db.session.scalar(
-            db.select(Agent.availability).where(Agent.id == principal.id))
+        chosen = db.session.scalar(db.select(Agent.availability).where(Agent.id == principal.id))
+        runtime().presence.remember_choice(subject, chosen or "online")
         join_room(rooms.agent_room(principal.id))
         join_room(rooms.workspace_room(principal.workspace_id))
     else:
         join_room(rooms.visitor_room(principal.id))
         join_room(rooms.workspace_visitors_room(principal.workspace_id))
-    runtime().add(sid, Connection(principal=principal, subject=subject, chosen=chosen))
-    runtime().presence.heartbeat(subject, sid, "online", chosen)
+    db.session.rollback()
+    runtime().add(sid, Connection(principal=principal, subject=subject))
+    runtime().presence.heartbeat(subject, sid, "online")
     return True
 
 
@@ -119,7 +124,6 @@ def _authenticate(auth: Any) -> Principal | None:
     return principal_from_auth(auth)
 
 
-@socketio.on("disconnect")
 def on_disconnect(reason: Any = None) -> None:
     sid = _sid()
     if _is_live(sid):
@@ -128,7 +132,7 @@ def on_disconnect(reason: Any = None) -> None:
     if conn is None:
         return
     try:
-        status = runtime().presence.disconnect(conn.subject, sid, conn.chosen)
+        status = runtime().presence.disconnect(conn.subject, sid)
         if status == "offline" or not runtime().sids_of(conn.subject.key):
             runtime().stop_typing_of(conn.subject.type, conn.subject.id)
     except Exception:
@@ -138,21 +142,23 @@ def on_disconnect(reason: Any = None) -> None:
 # -- messages --------------------------------------------------------------------------------
 
 
-@socketio.on(names.MESSAGE_SEND)
 @_acked
 def on_message_send(data: Any) -> Ack:
     conn = _connection()
     payload = load(MessageIn(), data)
-    result = messages.send_message(conn.principal, ticket_id=payload.get("ticket_id"),
-                                   client_id=payload["client_id"], body=payload["body"],
-                                   kind=payload["kind"])
+    result = messages.send_message(
+        conn.principal,
+        ticket_id=payload.get("ticket_id"),
+        client_id=payload["client_id"],
+        body=payload["body"],
+        kind=payload["kind"],
+    )
     ack: Ack = {"ok": True, "message": MessageOut().dump(result.message)}
     if result.duplicate:
         ack["duplicate"] = True
     return ack
 
 
-@socketio.on(names.TYPING)
 @_acked
 def on_typing(data: Any) -> Ack:
     conn = _connection()
@@ -167,7 +173,6 @@ def on_typing(data: Any) -> Ack:
     return {"ok": True}
 
 
-@socketio.on(names.DELIVERED)
 @_acked
 def on_delivered(data: Any) -> Ack:
     conn = _connection()
@@ -176,7 +181,6 @@ def on_delivered(data: Any) -> Ack:
     return {"ok": True, "seq": seq}
 
 
-@socketio.on(names.READ)
 @_acked
 def on_read(data: Any) -> Ack:
     conn = _connection()
@@ -185,7 +189,6 @@ def on_read(data: Any) -> Ack:
     return {"ok": True, "seq": seq}
 
 
-@socketio.on(names.SYNC)
 @_acked
 def on_sync(data: Any) -> Ack:
     conn = _connection()
@@ -197,7 +200,6 @@ def on_sync(data: Any) -> Ack:
 # -- tickets ---------------------------------------------------------------------------------
 
 
-@socketio.on(names.TICKET_JOIN)
 @_acked
 def on_ticket_join(data: Any) -> Ack:
     conn = _connection()
@@ -208,11 +210,14 @@ def on_ticket_join(data: Any) -> Ack:
     rows, has_more = messages.list_messages(conn.principal, ticket.id)
     join_room(rooms.ticket_agents_room(ticket.id))
     conn.joined.add(ticket.id)
-    return {"ok": True, "ticket": TicketOut().dump(ticket_view(conn.principal, ticket)),
-            "messages": MessageOut(many=True).dump(rows), "has_more": has_more}
+    return {
+        "ok": True,
+        "ticket": TicketOut().dump(ticket_view(conn.principal, ticket)),
+        "messages": MessageOut(many=True).dump(rows),
+        "has_more": has_more,
+    }
 
 
-@socketio.on(names.TICKET_LEAVE)
 @_acked
 def on_ticket_leave(data: Any) -> Ack:
     conn = _connection()
@@ -223,7 +228,6 @@ def on_ticket_leave(data: Any) -> Ack:
     return {"ok": True}
 
 
-@socketio.on(names.TICKET_HANDOFF)
 @_acked
 def on_ticket_handoff(data: Any) -> Ack:
     conn = _connection()
@@ -237,17 +241,36 @@ def on_ticket_handoff(data: Any) -> Ack:
 # -- presence --------------------------------------------------------------------------------
 
 
-@socketio.on(names.PRESENCE_HEARTBEAT)
 @_acked
 def on_heartbeat(data: Any) -> Ack:
     conn = _connection()
     payload = load(HeartbeatIn(), data if data is not None else {})
-    status = runtime().presence.heartbeat(conn.subject, _sid(), payload.get("status", "online"),
-                                          conn.chosen)
+    status = runtime().presence.heartbeat(conn.subject, _sid(), payload.get("status", "online"))
     return {"ok": True, "status": status}
 
 
-@socketio.on_error_default
 def on_error(error: Exception) -> Ack:  # pragma: no cover - _acked catches first
     log.exception("socket handler error")
     return _error(Invalid("Bad event."))
+
+
+HANDLERS: dict[str, Callable[..., Any]] = {
+    "connect": on_connect,
+    "disconnect": on_disconnect,
+    names.MESSAGE_SEND: on_message_send,
+    names.TYPING: on_typing,
+    names.DELIVERED: on_delivered,
+    names.READ: on_read,
+    names.SYNC: on_sync,
+    names.TICKET_JOIN: on_ticket_join,
+    names.TICKET_LEAVE: on_ticket_leave,
+    names.TICKET_HANDOFF: on_ticket_handoff,
+    names.PRESENCE_HEARTBEAT: on_heartbeat,
+}
+
+
+def register() -> None:
+    """Attach the handlers to the current Socket.IO server (each ``create_app`` makes one)."""
+    for event, handler in HANDLERS.items():
+        socketio.on_event(event, handler)
+    socketio.on_error_default(on_error)

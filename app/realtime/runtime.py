@@ -38,8 +38,6 @@ TYPING_TTL_S = 6.0
 class Connection:
     principal: Principal
     subject: Subject
-    #: An agent's chosen availability ("online"/"away"); None for visitors.
-    chosen: str | None = None
     joined: set[str] = field(default_factory=set)
 
 
@@ -77,8 +75,14 @@ class Runtime:
     def sids_of(self, subject_key: str) -> list[str]:
         return [s for s, c in list(self.connections.items()) if c.subject.key == subject_key]
 
-    def typing(self, key: tuple[str, str, str], active: bool, to: list[str],
-               payload: dict[str, Any], skip_sid: str | None) -> None:
+    def typing(
+        self,
+        key: tuple[str, str, str],
+        active: bool,
+        to: list[str],
+        payload: dict[str, Any],
+        skip_sid: str | None,
+    ) -> None:
         """Relay a typing change now; remember it so it can expire after ``TYPING_TTL_S``."""
         with self._lock:
             if active:
@@ -91,8 +95,9 @@ class Runtime:
     def stop_typing_of(self, sender_type: str, sender_id: str) -> None:
         """A sender's last connection left: end its typing indicators now."""
         with self._lock:
-            ended = [(k, v) for k, v in self._typing.items()
-                     if k[1] == sender_type and k[2] == sender_id]
+            ended = [
+                (k, v) for k, v in self._typing.items() if k[1] == sender_type and k[2] == sender_id
+            ]
             for k, _ in ended:
                 del self._typing[k]
         for _, entry in ended:
@@ -143,8 +148,11 @@ def runtime() -> Runtime:
 
 def announce_presence(subject: Subject, status: str, last_seen_at: str) -> None:
     """Tell who may know: agents of the workspace; for agents, also its visitors."""
-    payload = {"subject": {"type": subject.type, "id": subject.id}, "status": status,
-               "last_seen_at": last_seen_at}
+    payload = {
+        "subject": {"type": subject.type, "id": subject.id},
+        "status": status,
+        "last_seen_at": last_seen_at,
+    }
     to = [rooms.workspace_room(subject.workspace_id)]
     if subject.type == "agent":
         to.append(rooms.workspace_visitors_room(subject.workspace_id))
@@ -161,8 +169,9 @@ def init_presence(app: Flask) -> None:
     if url:
         import redis
 
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
-                                      health_check_interval=30)
+        client = redis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+        )
         store = RedisStore(client, ttl)
     else:
         store = MemoryStore(ttl)

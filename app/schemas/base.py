@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from app.errors import Invalid
 from app.lib.ids import looks_like_id
 from app.lib.timeutil import isoformat_ms
+from app.limits import MAX_JSON_DEPTH
 
 T = TypeVar("T")
 
@@ -28,12 +29,56 @@ def load(schema: Schema, data: Any, *, partial: bool = False) -> dict[str, Any]:
     """Validate ``data`` with ``schema``; any problem raises ``invalid`` with per-field errors."""
     if not isinstance(data, Mapping):
         raise Invalid("The request body must be a JSON object.")
+    if _nested_deeper_than(data, MAX_JSON_DEPTH):
+        raise Invalid(f"The payload nests deeper than {MAX_JSON_DEPTH} levels.")
+    unstorable = _unstorable_text(data)
+    if unstorable:
+        raise Invalid("Some fields are invalid.", fields=_json_safe(unstorable))
     try:
         result: dict[str, Any] = schema.load(data, partial=partial)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         raise Invalid("Some fields are invalid.", fields=_json_safe(messages)) from exc
     return result
+
+
+def _nested_deeper_than(data: Any, limit: int) -> bool:
+    """Whether objects and arrays nest deeper than ``limit`` (iterative: no recursion limit)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+#: NUL and lone UTF-16 surrogates: valid in JSON strings, but no database can store them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(value: Any) -> Any:
+    """Field errors for every string (or key) in ``value`` that cannot be stored, else None."""
+    if isinstance(value, str):
+        return ["Contains a character that is not allowed."] if _UNSTORABLE.search(value) else None
+    if isinstance(value, Mapping):
+        found = {}
+        for key, item in value.items():
+            if isinstance(key, str) and _UNSTORABLE.search(key):
+                found["_schema"] = ["A field name contains a character that is not allowed."]
+            elif error := _unstorable_text(item):
+                found[key] = error
+        return found or None
+    if isinstance(value, list):
+        errors = {i: error for i, item in enumerate(value) if (error := _unstorable_text(item))}
+        return errors or None
+    return None
 
 
 def _json_safe(value: Any) -> Any:

@@ -26,8 +26,12 @@ class SeqIn(ReadIn):
 
 
 class SyncIn(StrictSchema):
-    tickets = fields.Dict(keys=Id(), values=StrictInteger(validate=validate.Range(min=0)),
-                          required=True, validate=validate.Length(max=SYNC_MAX_TICKETS))
+    tickets = fields.Dict(
+        keys=Id(),
+        values=StrictInteger(validate=validate.Range(min=0)),
+        required=True,
+        validate=validate.Length(max=SYNC_MAX_TICKETS),
+    )
 
 
 class HeartbeatIn(StrictSchema):

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.limits import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS
+from app.limits import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS, MAX_SEQ
 from app.models.ticket import TICKET_STATUSES
 from app.schemas.agents import AgentOut
 from app.schemas.base import Id, StrictInteger, StrictSchema, Timestamp, TrimmedString
@@ -120,8 +120,8 @@ class MessageEnvelope(Schema):
 
 
 class MessagePageQuery(StrictSchema):
-    before = fields.Integer(validate=validate.Range(min=0))
-    after = fields.Integer(validate=validate.Range(min=0))
+    before = fields.Integer(validate=validate.Range(min=0, max=MAX_SEQ))
+    after = fields.Integer(validate=validate.Range(min=0, max=MAX_SEQ))
     limit = fields.Integer(validate=validate.Range(min=1))
 
     @validates_schema

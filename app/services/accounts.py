@@ -20,6 +20,7 @@ from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.extensions import db
 from app.lib.timeutil import utcnow
 from app.models import Agent, ApiToken, Workspace
+from app.services import presence_store
 from app.services.transaction import write_transaction
 
 
@@ -156,6 +157,7 @@ def set_availability(principal: Principal, availability: str) -> Agent:
     with write_transaction():
         agent = get_agent(principal)
         agent.availability = availability
+    presence_store.choose_availability(agent.id, agent.workspace_id, availability)
     return agent
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.auth.passwords import hash_password
 from app.models import Agent, CannedResponse, FaqEntry, Site, Workspace
+from app.schemas.base import normalize_origin
 from app.services.transaction import write_transaction
 
 DEMO_SITE_KEY = "demo-site-key"
@@ -70,13 +73,17 @@ def ensure_demo(email: str, password: str, workspace_name: str, base_url: str) -
         site = session.scalar(
             select(Site).where(Site.workspace_id == owner.workspace_id).order_by(Site.created_at)
         )
+        origin = _origin(base_url)
+        if site is not None and origin and origin not in (site.allowed_origins or []):
+            # Served on another port or PUBLIC_URL now: the demo host page must still embed it.
+            site.allowed_origins = [*(site.allowed_origins or []), origin]
         if site is None:
             site = Site(
                 workspace_id=owner.workspace_id,
                 name="Demo site",
                 site_key=DEMO_SITE_KEY,
                 site_secret="demo-secret-" + owner.id,
-                allowed_origins=[base_url],
+                allowed_origins=[origin] if origin else [],
                 settings={"bot_enabled": True},
             )
             session.add(site)
@@ -100,6 +107,15 @@ def ensure_demo(email: str, password: str, workspace_name: str, base_url: str) -
                     CannedResponse(workspace_id=owner.workspace_id, shortcut=shortcut, body=body)
                 )
         return Demo(agent_id=owner.id, site_id=site.id, site_key=site.site_key)
+
+
+def _origin(base_url: str) -> str | None:
+    """The web origin of ``base_url`` (where the demo host page lives), if it has one."""
+    parts = urlsplit(base_url)
+    try:
+        return normalize_origin(f"{parts.scheme}://{parts.netloc}")
+    except ValidationError:
+        return None
 
 
 __all__ = ["Demo", "ensure_demo"]

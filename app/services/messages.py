@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.permissions import can_post
 from app.auth.principal import Principal
-from app.errors import Forbidden, Invalid
+from app.errors import Conflict, Forbidden, Invalid
 from app.events import names
 from app.events.publish import emit_after_commit
 from app.extensions import db
@@ -281,6 +281,10 @@ def _after_insert(session: Session, principal: Principal, ticket: Ticket, messag
 
 
 def _reopen(session: Session, ticket: Ticket) -> None:
+    other = ticket_state.active_ticket(ticket.visitor_id)
+    if other is not None and other.id != ticket.id:
+        # One unresolved ticket per visitor (uq_tickets_visitor_active): write there instead.
+        raise Conflict("You already have an open conversation; continue it instead.")
     ticket.status = "open"
     ticket.resolved_at = None
     session.flush()

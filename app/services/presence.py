@@ -59,6 +59,8 @@ class PresenceStore(Protocol):
     def forget(self, subject: Subject) -> bool: ...
     def swap_announced(self, subject: Subject, status: str) -> str | None: ...
     def last_seen(self, subject_type: str, subject_id: str) -> float | None: ...
+    def set_chosen(self, subject_key: str, value: str) -> None: ...
+    def chosen(self, subject_key: str) -> str | None: ...
 
 
 class MemoryStore:
@@ -71,6 +73,7 @@ class MemoryStore:
         self._subjects: dict[str, tuple[Subject, float]] = {}
         self._announced: dict[str, str] = {}
         self._seen: dict[str, float] = {}
+        self._chosen: dict[str, str] = {}
 
     def beat(self, subject: Subject, sid: str, status: str, now: float) -> None:
         with self._lock:
@@ -112,6 +115,14 @@ class MemoryStore:
     def last_seen(self, subject_type: str, subject_id: str) -> float | None:
         with self._lock:
             return self._seen.get(f"{subject_type}:{subject_id}")
+
+    def set_chosen(self, subject_key: str, value: str) -> None:
+        with self._lock:
+            self._chosen[subject_key] = value
+
+    def chosen(self, subject_key: str) -> str | None:
+        with self._lock:
+            return self._chosen.get(subject_key)
 
 
 class RedisStore:
@@ -167,13 +178,21 @@ class RedisStore:
         return bool(self.client.zrem(self._k("subjects"), subject.encode()))
 
     def swap_announced(self, subject: Subject, status: str) -> str | None:
-        previous = self.client.set(self._k("announced", subject.key), status, get=True,
-                                   ex=self.KEY_TTL_S)
+        previous = self.client.set(
+            self._k("announced", subject.key), status, get=True, ex=self.KEY_TTL_S
+        )
         return previous.decode() if isinstance(previous, bytes) else previous
 
     def last_seen(self, subject_type: str, subject_id: str) -> float | None:
         value = self.client.get(self._k("seen", f"{subject_type}:{subject_id}"))
         return float(value) if value is not None else None
+
+    def set_chosen(self, subject_key: str, value: str) -> None:
+        self.client.set(self._k("chosen", subject_key), value, ex=self.KEY_TTL_S)
+
+    def chosen(self, subject_key: str) -> str | None:
+        value = self.client.get(self._k("chosen", subject_key))
+        return value.decode() if isinstance(value, bytes) else value
 
 
 class Presence:
@@ -183,20 +202,24 @@ class Presence:
         self.store = store
         self.announce = announce
 
-    def heartbeat(self, subject: Subject, sid: str, status: str = "online",
-                  chosen: str | None = None) -> str:
+    def heartbeat(self, subject: Subject, sid: str, status: str = "online") -> str:
         """Record a connection's heartbeat; announce if the subject's status changed."""
         self.store.beat(subject, sid, status if status in STATUSES else "online", time.time())
-        return self._settle(subject, chosen)
+        return self._settle(subject)
 
-    def disconnect(self, subject: Subject, sid: str, chosen: str | None = None) -> str:
+    def disconnect(self, subject: Subject, sid: str) -> str:
         """A connection closed cleanly: announce offline at once if it was the last."""
         self.store.drop(subject, sid)
-        return self._settle(subject, chosen)
+        return self._settle(subject)
 
-    def refresh(self, subject: Subject, chosen: str | None = None) -> str:
-        """Re-evaluate after the subject changed its chosen availability."""
-        return self._settle(subject, chosen)
+    def choose(self, subject: Subject, availability: str) -> str:
+        """An agent chose online or away (the console's toggle); announce the result."""
+        self.store.set_chosen(subject.key, availability)
+        return self._settle(subject)
+
+    def remember_choice(self, subject: Subject, availability: str) -> None:
+        """Seed the stored choice (from the database) without announcing anything."""
+        self.store.set_chosen(subject.key, availability)
 
     def sweep(self) -> int:
         """Announce offline for subjects whose heartbeats stopped; returns how many."""
@@ -208,15 +231,16 @@ class Presence:
                     count += 1
         return count
 
-    def status(self, subject_type: str, subject_id: str, chosen: str | None = None) -> str:
-        return _combine(self.store.live(subject_type, subject_id, time.time()), chosen)
+    def status(self, subject_type: str, subject_id: str) -> str:
+        live = self.store.live(subject_type, subject_id, time.time())
+        chosen = self.store.chosen(f"{subject_type}:{subject_id}") if live else None
+        return _combine(live, chosen)
 
     def statuses(self, subject_type: str, ids: Iterable[str]) -> dict[str, str]:
-        now = time.time()
-        return {i: _combine(self.store.live(subject_type, i, now), None) for i in ids}
+        return {i: self.status(subject_type, i) for i in ids}
 
-    def _settle(self, subject: Subject, chosen: str | None) -> str:
-        status = self.status(subject.type, subject.id, chosen)
+    def _settle(self, subject: Subject) -> str:
+        status = self.status(subject.type, subject.id)
         if self.store.swap_announced(subject, status) != status:
             self.announce(subject, status, self._last_seen(subject))
         return status

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.auth.permissions import check_site, require_agent, require_manager
 from app.auth.principal import Principal
 from app.extensions import db
+from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.models import Site
 from app.schemas.sites import DEFAULT_SETTINGS
@@ -59,8 +60,9 @@ def list_sites(principal: Principal) -> list[Site]:
 
 
 def get_site(principal: Principal, site_id: str) -> Site:
-    """One site of the principal's workspace."""
-    return check_site(principal, db.session.get(Site, site_id))
+    """One site of the principal's workspace (a malformed id is simply not found)."""
+    site = db.session.get(Site, site_id) if looks_like_id(site_id) else None
+    return check_site(principal, site)
 
 
 def update_site(principal: Principal, site_id: str, changes: dict[str, Any]) -> Site:

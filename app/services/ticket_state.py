@@ -147,20 +147,37 @@ def group_rooms(ticket: Ticket, *, agents_only: bool = False) -> list[str]:
 
 
 def announce_ticket(session: Session, ticket: Ticket, event: str = names.TICKET_UPDATED) -> None:
-    """Queue ``ticket:created``/``ticket:updated`` for the workspace's agents and the visitor."""
-    from app.services.views import ticket_view
+    """Queue ``ticket:created``/``ticket:updated`` for the workspace's agents and the visitor.
 
-    session.flush()
+    The payloads are built after the commit, outside the ticket's row lock.
+    """
     team = Principal(kind="agent", workspace_id=ticket.workspace_id, id=TEAM_VIEWER_ID)
-    agents_payload = {"ticket": TicketOut().dump(ticket_view(team, ticket))}
-    emit_after_commit(session, event, agents_payload, rooms.workspace_room(ticket.workspace_id))
     visitor = Principal(
         kind="visitor",
         workspace_id=ticket.workspace_id,
         id=ticket.visitor_id,
         site_id=ticket.site_id,
     )
-    visitor_payload = {"ticket": TicketOut().dump(ticket_view(visitor, ticket))}
+    ticket_id = ticket.id
     emit_after_commit(
-        session, names.TICKET_UPDATED, visitor_payload, rooms.visitor_room(ticket.visitor_id)
+        session,
+        event,
+        lambda: _ticket_payload(team, ticket_id),
+        rooms.workspace_room(ticket.workspace_id),
     )
+    emit_after_commit(
+        session,
+        names.TICKET_UPDATED,
+        lambda: _ticket_payload(visitor, ticket_id),
+        rooms.visitor_room(ticket.visitor_id),
+    )
+
+
+def _ticket_payload(viewer: Principal, ticket_id: str) -> dict[str, object]:
+    """The ticket as ``viewer`` sees it now."""
+    from app.services.views import ticket_view
+
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return {}
+    return {"ticket": TicketOut().dump(ticket_view(viewer, ticket))}

@@ -200,7 +200,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at_text, ticket_id = raw.split("|", 1)
         at = as_utc(datetime.fromisoformat(at_text))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise Invalid("The cursor is not valid.", fields={"cursor": ["Not valid."]}) from exc
     if not looks_like_id(ticket_id):
         raise Invalid("The cursor is not valid.", fields={"cursor": ["Not valid."]})

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.errors import Unavailable
+from app.events import publish
 from app.extensions import db, sqlite_begin
 
 _DEPTH_KEY = "parley.tx_depth"
@@ -49,13 +50,16 @@ def write_transaction() -> Iterator[Session]:
             session.info[_DEPTH_KEY] = 0
         session.commit()
     except (OperationalError, DBAPIError) as exc:
+        publish.discard(session)
         session.rollback()
         if _is_connection_problem(exc):
             raise Unavailable("The database is unavailable; retry shortly.") from exc
         raise
     except BaseException:
+        publish.discard(session)
         session.rollback()
         raise
+    publish.release(session)
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:

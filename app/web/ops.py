@@ -7,7 +7,9 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
+from app.api import EndpointDoc
 from app.extensions import db
+from app.schemas.ops import HealthOut, ReadyOut
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -33,6 +35,18 @@ def readyz() -> tuple[Response, int]:
     if not ready:
         body["error"] = {"code": "unavailable", "message": "A dependency is down."}
     return jsonify(body), 200 if ready else 503
+
+
+healthz.openapi = EndpointDoc(  # type: ignore[attr-defined]
+    "Liveness: the process is up", "ops", auth="none", response=HealthOut
+)
+readyz.openapi = EndpointDoc(  # type: ignore[attr-defined]
+    "Readiness: the database (and Redis, where configured) answer",
+    "ops",
+    auth="none",
+    response=ReadyOut,
+    errors=(503,),
+)
 
 
 def _database_ok() -> bool:

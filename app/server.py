@@ -1,0 +1,70 @@
+"""Serve the app with the production server of the chosen async mode (``python wsgi.py``)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from flask import Flask
+
+from app.extensions import socketio
+
+log = logging.getLogger(__name__)
+
+#: Connections one process accepts at once (eventlet's own default is 1,024).
+MAX_CONNECTIONS = 10_000
+
+
+def _no_delay(sock: Any) -> None:
+    """Small frames go out at once: Nagle's algorithm plus delayed ACKs adds ~40 ms when a
+    reply follows another frame (an event, then the ack)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # pragma: no cover - not a TCP socket
+        pass
+
+
+class _NoDelayListener:
+    """A listening socket whose accepted connections have TCP_NODELAY set."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+
+    def accept(self) -> tuple[Any, Any]:
+        conn, addr = self._sock.accept()
+        _no_delay(conn)
+        return conn, addr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def serve(app: Flask, host: str, port: int, *, access_log: bool = False) -> None:
+    """Block serving HTTP and Socket.IO on ``host:port``."""
+    mode = app.config["ASYNC_MODE"]
+    log.info("Parley serving on http://%s:%s (async mode %s)", host, port, mode)
+    if mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        listener = _NoDelayListener(eventlet.listen((host, port), backlog=2048))
+        eventlet.wsgi.server(
+            listener,
+            app,
+            log_output=access_log,
+            max_size=MAX_CONNECTIONS,
+            keepalive=True,
+            socket_timeout=None,
+        )
+    elif mode == "gevent":
+        from gevent import pywsgi
+
+        server = pywsgi.WSGIServer(
+            (host, port), app, log=None if not access_log else "default", backlog=2048
+        )
+        server.init_socket()
+        _no_delay(server.socket)
+        server.serve_forever()
+    else:
+        socketio.run(app, host=host, port=port, log_output=access_log, allow_unsafe_werkzeug=True)
