@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.principal import Principal
 from app.auth.tokens import identity_hash_matches
@@ -55,7 +56,12 @@ def start_widget_session(
             site.site_secret, identity["external_id"], identity["user_hash"]
         ):
             raise Forbidden("The identity's user_hash does not match.")
-        visitor_id = _identified_visitor(site, visitor_id, identity)
+        try:
+            visitor_id = _identified_visitor(site, visitor_id, identity)
+        except IntegrityError:
+            # The same person identified in another tab at the same moment: now it exists.
+            visitor_id = _identified_visitor(site, visitor_id, identity)
+
     visitor = _touch(site, visitor_id, page, user_agent)
     viewer = Principal(
         kind="visitor", workspace_id=site.workspace_id, id=visitor_id, site_id=site.id

@@ -234,3 +234,64 @@ def test_a_query_waiting_on_the_database_does_not_stall_the_process(
         if guest:
             guest.disconnect()
         server.stop()
+
+
+def test_presence_is_right_across_processes_and_tabs(
+    pair: tuple[Server, Server], connect: ClientFactory
+) -> None:
+    one, two = pair
+    api = Api(one.url)
+    owner = api.signup()
+    colleague = api.add_agent(owner["token"])
+    colleague_id = colleague["agent"]["id"]
+    watcher = connect({"token": owner["token"]}, server=one)
+    tab_one = connect({"token": colleague["token"]}, server=one)
+    tab_two = connect({"token": colleague["token"]}, server=two)
+
+    def announced(status: str) -> list[dict]:
+        return [
+            d
+            for d in watcher.of("presence")
+            if d["subject"]["id"] == colleague_id and d["status"] == status
+        ]
+
+    watcher.wait_for("presence", lambda d: d["subject"]["id"] == colleague_id)
+    tab_one.disconnect()
+    settle(1.0)
+    assert not announced("offline"), "a tab is still open on the other process"
+    agents = Api(one.url).call("GET", "/agents", owner["token"])["agents"]
+    assert {a["id"]: a["availability"] for a in agents}[colleague_id] == "online"
+
+    tab_two.disconnect()
+    watcher.wait_for(
+        "presence", lambda d: d["subject"]["id"] == colleague_id and d["status"] == "offline"
+    )
+    assert len(announced("offline")) == 1, "two processes must not both announce"
+
+
+def test_a_killed_process_leaves_no_ghost_online(
+    redis_env: dict[str, str], pair: tuple[Server, Server], connect: ClientFactory
+) -> None:
+    import signal
+
+    one, _two = pair
+    doomed = Server(redis_env).start()
+    try:
+        api = Api(one.url)
+        owner = api.signup()
+        colleague = api.add_agent(owner["token"])
+        colleague_id = colleague["agent"]["id"]
+        watcher = connect({"token": owner["token"]}, server=one)
+        connect({"token": colleague["token"]}, server=doomed)
+        watcher.wait_for(
+            "presence", lambda d: d["subject"]["id"] == colleague_id and d["status"] == "online"
+        )
+        doomed.stop(signal.SIGKILL)
+        # The surviving process's sweep announces it once the heartbeat window (4 s) passes.
+        watcher.wait_for(
+            "presence",
+            lambda d: d["subject"]["id"] == colleague_id and d["status"] == "offline",
+            timeout=15,
+        )
+    finally:
+        doomed.stop()
