@@ -55,10 +55,6 @@ def send_message(
 ) -> SendResult:
     """Store one message and publish it after commit; idempotent per sender and ``client_id``."""
     body, client_id = _checked(principal, body, client_id, kind)
-    if ticket_id is not None:
-        found = _stored(ticket_id, principal, client_id)
-        if found is not None:
-            return found
     for attempt in range(_SEND_ATTEMPTS):
         try:
             with write_transaction() as session:

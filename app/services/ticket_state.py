@@ -151,33 +151,36 @@ def announce_ticket(session: Session, ticket: Ticket, event: str = names.TICKET_
 
     The payloads are built after the commit, outside the ticket's row lock.
     """
-    team = Principal(kind="agent", workspace_id=ticket.workspace_id, id=TEAM_VIEWER_ID)
-    visitor = Principal(
-        kind="visitor",
-        workspace_id=ticket.workspace_id,
-        id=ticket.visitor_id,
-        site_id=ticket.site_id,
-    )
-    ticket_id = ticket.id
+    payloads = _AudiencePayloads(ticket.id)
     emit_after_commit(
-        session,
-        event,
-        lambda: _ticket_payload(team, ticket_id),
-        rooms.workspace_room(ticket.workspace_id),
+        session, event, lambda: payloads.get("team"), rooms.workspace_room(ticket.workspace_id)
     )
     emit_after_commit(
         session,
         names.TICKET_UPDATED,
-        lambda: _ticket_payload(visitor, ticket_id),
+        lambda: payloads.get("visitor"),
         rooms.visitor_room(ticket.visitor_id),
     )
 
 
-def _ticket_payload(viewer: Principal, ticket_id: str) -> dict[str, object]:
-    """The ticket as ``viewer`` sees it now."""
-    from app.services.views import ticket_view
+class _AudiencePayloads:
+    """Both audiences' views of a ticket, built once, after the commit, on first use."""
 
-    ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None:
-        return {}
-    return {"ticket": TicketOut().dump(ticket_view(viewer, ticket))}
+    def __init__(self, ticket_id: str) -> None:
+        self.ticket_id = ticket_id
+        self._built: dict[str, dict[str, object]] | None = None
+
+    def get(self, audience: str) -> dict[str, object]:
+        if self._built is None:
+            from app.services.views import audience_views
+
+            ticket = db.session.get(Ticket, self.ticket_id)
+            if ticket is None:
+                self._built = {"team": {}, "visitor": {}}
+            else:
+                team, visitor = audience_views(ticket, TEAM_VIEWER_ID)
+                self._built = {
+                    "team": {"ticket": TicketOut().dump(team)},
+                    "visitor": {"ticket": TicketOut().dump(visitor)},
+                }
+        return self._built[audience]

@@ -66,11 +66,50 @@ def visitor_view(
     )
 
 
+@dataclass
+class _Related:
+    """What views of some tickets need, loaded once for every viewer."""
+
+    visitors: dict[str, Visitor]
+    participants: list[Participant]
+    by_ticket: dict[str, list[Participant]]
+    agents: dict[str, Agent]
+    agent_list: dict[str, AgentView]
+    visitor_status: dict[str, str]
+
+
 def ticket_views(viewer: Principal, tickets: Sequence[Ticket]) -> list[TicketView]:
     """Views of ``tickets`` as ``viewer`` sees them (visitors never see notes)."""
     if not tickets:
         return []
+    return _assemble(viewer, tickets, _related(tickets))
+
+
+def audience_views(ticket: Ticket, team_viewer_id: str) -> tuple[TicketView, TicketView]:
+    """The ticket as its workspace's agents and as its visitor see it, for broadcasts.
+
+    ``unread_count`` for the agents is counted from the team's furthest read position.
+    """
+    related = _related([ticket])
+    team = Principal(kind="agent", workspace_id=ticket.workspace_id, id=team_viewer_id)
+    visitor = Principal(
+        kind="visitor",
+        workspace_id=ticket.workspace_id,
+        id=ticket.visitor_id,
+        site_id=ticket.site_id,
+    )
+    messages = _messages_at_many(
+        [(ticket.id, ticket.last_seq), (ticket.id, ticket.last_public_seq)]
+    )
+    return (
+        _assemble(team, [ticket], related, messages)[0],
+        _assemble(visitor, [ticket], related, messages)[0],
+    )
+
+
+def _related(tickets: Sequence[Ticket]) -> _Related:
     ids = [t.id for t in tickets]
+
     visitors = {
         v.id: v
         for v in db.session.scalars(
@@ -91,15 +130,33 @@ def ticket_views(viewer: Principal, tickets: Sequence[Ticket]) -> list[TicketVie
         if agent_ids
         else {}
     )
-    agent_list = agent_views(list(agents.values()))
-    visitor_status = presence_store.statuses("visitor", {t.visitor_id for t in tickets})
-    last_seqs = {t.id: _visible_last_seq(viewer, t) for t in tickets}
-    last_messages = _messages_at(last_seqs)
-    unread = _unread_counts(viewer, tickets, participants, last_seqs)
     by_ticket: dict[str, list[Participant]] = {}
     for p in participants:
         by_ticket.setdefault(p.ticket_id, []).append(p)
+    return _Related(
+        visitors=visitors,
+        participants=participants,
+        by_ticket=by_ticket,
+        agents=agents,
+        agent_list=agent_views(list(agents.values())),
+        visitor_status=presence_store.statuses("visitor", {t.visitor_id for t in tickets}),
+    )
+
+
+def _assemble(
+    viewer: Principal,
+    tickets: Sequence[Ticket],
+    related: _Related,
+    messages: dict[tuple[str, int], Message] | None = None,
+) -> list[TicketView]:
+    last_seqs = {t.id: _visible_last_seq(viewer, t) for t in tickets}
+    if messages is None:
+        messages = _messages_at_many(list(last_seqs.items()))
+    unread = _unread_counts(viewer, tickets, related.participants, last_seqs)
+    visitors, agents, by_ticket = related.visitors, related.agents, related.by_ticket
+    visitor_status, agent_list = related.visitor_status, related.agent_list
     views = []
+
     for t in tickets:
         views.append(
             TicketView(
@@ -113,7 +170,7 @@ def ticket_views(viewer: Principal, tickets: Sequence[Ticket]) -> list[TicketVie
                 assignee=agent_list.get(t.assignee_id) if t.assignee_id else None,
                 participants=_participant_list(by_ticket.get(t.id, []), visitors, agents),
                 last_seq=last_seqs[t.id],
-                last_message=last_messages.get(t.id),
+                last_message=messages.get((t.id, last_seqs[t.id])),
                 unread_count=unread.get(t.id, 0),
             )
         )
@@ -153,16 +210,17 @@ def _visible_last_seq(viewer: Principal, ticket: Ticket) -> int:
     return ticket.last_public_seq if viewer.is_visitor else ticket.last_seq
 
 
-def _messages_at(last_seqs: dict[str, int]) -> dict[str, Message]:
-    pairs = [(tid, seq) for tid, seq in last_seqs.items() if seq > 0]
-    if not pairs:
+def _messages_at_many(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], Message]:
+    """Messages by ``(ticket_id, seq)``, in one query."""
+    wanted = {(tid, seq) for tid, seq in pairs if seq > 0}
+    if not wanted:
         return {}
     rows = db.session.scalars(
         select(Message).where(
-            or_(*[and_(Message.ticket_id == tid, Message.seq == seq) for tid, seq in pairs])
+            or_(*[and_(Message.ticket_id == tid, Message.seq == seq) for tid, seq in wanted])
         )
     )
-    return {m.ticket_id: m for m in rows}
+    return {(m.ticket_id, m.seq): m for m in rows}
 
 
 def _read_positions(
