@@ -67,7 +67,7 @@ def start_ticket() -> tuple[Response, int]:
         principal, ticket_id=None, client_id=data["client_id"], body=data["body"]
     )
     body = {
-        "ticket": ticket_view(principal, result.ticket),
+        "ticket": ticket_view(principal, tickets.get_ticket(principal, result.ticket_id)),
         "message": result.message,
         "duplicate": result.duplicate,
     }

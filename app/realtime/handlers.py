@@ -24,7 +24,12 @@ from app.models import Agent
 from app.realtime.runtime import Connection, runtime
 from app.schemas.base import load
 from app.schemas.events import HeartbeatIn, SeqIn, SyncIn, TicketRefIn, TypingIn
-from app.schemas.tickets import MessageIn, MessageOut, TicketOut
+from app.schemas.tickets import (
+    MESSAGE_OUT,
+    MESSAGES_OUT,
+    TICKET_OUT,
+    MessageIn,
+)
 from app.services import messages, ticket_state, tickets
 from app.services.presence import Subject
 from app.services.views import ticket_view
@@ -153,7 +158,7 @@ def on_message_send(data: Any) -> Ack:
         body=payload["body"],
         kind=payload["kind"],
     )
-    ack: Ack = {"ok": True, "message": MessageOut().dump(result.message)}
+    ack: Ack = {"ok": True, "message": MESSAGE_OUT.dump(result.message)}
     if result.duplicate:
         ack["duplicate"] = True
     return ack
@@ -194,7 +199,7 @@ def on_sync(data: Any) -> Ack:
     conn = _connection()
     payload = load(SyncIn(), data)
     rows, has_more = messages.sync_messages(conn.principal, payload["tickets"])
-    return {"ok": True, "messages": MessageOut(many=True).dump(rows), "has_more": has_more}
+    return {"ok": True, "messages": MESSAGES_OUT.dump(rows), "has_more": has_more}
 
 
 # -- tickets ---------------------------------------------------------------------------------
@@ -212,8 +217,8 @@ def on_ticket_join(data: Any) -> Ack:
     conn.joined.add(ticket.id)
     return {
         "ok": True,
-        "ticket": TicketOut().dump(ticket_view(conn.principal, ticket)),
-        "messages": MessageOut(many=True).dump(rows),
+        "ticket": TICKET_OUT.dump(ticket_view(conn.principal, ticket)),
+        "messages": MESSAGES_OUT.dump(rows),
         "has_more": has_more,
     }
 
@@ -235,7 +240,7 @@ def on_ticket_handoff(data: Any) -> Ack:
         raise ParleyError("Only the visitor hands a ticket off.", code="forbidden")
     payload = load(TicketRefIn(), data)
     ticket = tickets.hand_off(conn.principal, payload["ticket_id"])
-    return {"ok": True, "ticket": TicketOut().dump(ticket_view(conn.principal, ticket))}
+    return {"ok": True, "ticket": TICKET_OUT.dump(ticket_view(conn.principal, ticket))}
 
 
 # -- presence --------------------------------------------------------------------------------

@@ -18,13 +18,16 @@ class SenderOut(Schema):
     name = fields.String(attribute="sender_name")
 
 
+_SENDER_OUT = SenderOut()
+
+
 class MessageOut(Schema):
     id = fields.String()
     ticket_id = fields.String()
     seq = fields.Integer()
     client_id = fields.String()
     kind = fields.String()
-    sender = fields.Function(lambda m: SenderOut().dump(m))
+    sender = fields.Function(lambda m: _SENDER_OUT.dump(m))
     body = fields.String()
     created_at = Timestamp()
 
@@ -60,6 +63,12 @@ class TicketOut(Schema):
     created_at = Timestamp(attribute="ticket.created_at")
     updated_at = Timestamp(attribute="ticket.updated_at")
     last_activity_at = Timestamp(attribute="ticket.last_activity_at")
+
+
+#: Shared instances: building a schema costs more than dumping with it (hot paths reuse these).
+MESSAGE_OUT = MessageOut()
+MESSAGES_OUT = MessageOut(many=True)
+TICKET_OUT = TicketOut()
 
 
 class TicketEnvelope(Schema):

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.models import Participant, Site, Ticket, Visitor
-from app.schemas.tickets import TicketOut
+from app.schemas.tickets import TICKET_OUT
 
 TEAM_VIEWER_ID = "team"
 
@@ -141,25 +141,39 @@ def participant_agent_ids(ticket_id: str) -> list[str]:
 
 def group_rooms(ticket: Ticket, *, agents_only: bool = False) -> list[str]:
     """Every room that makes up the ticket's group."""
+    return ticket_group_rooms(ticket.id, ticket.visitor_id, agents_only=agents_only)
+
+
+def ticket_group_rooms(ticket_id: str, visitor_id: str, *, agents_only: bool = False) -> list[str]:
+    """Every room that makes up a ticket's group, by ids."""
     return rooms.ticket_rooms(
-        ticket.id, ticket.visitor_id, participant_agent_ids(ticket.id), agents_only=agents_only
+        ticket_id, visitor_id, participant_agent_ids(ticket_id), agents_only=agents_only
     )
 
 
 def announce_ticket(session: Session, ticket: Ticket, event: str = names.TICKET_UPDATED) -> None:
-    """Queue ``ticket:created``/``ticket:updated`` for the workspace's agents and the visitor.
+    """Queue ``ticket:created``/``ticket:updated`` for the workspace's agents and the visitor."""
+    announce(session, ticket.id, ticket.workspace_id, ticket.visitor_id, event)
 
-    The payloads are built after the commit, outside the ticket's row lock.
-    """
-    payloads = _AudiencePayloads(ticket.id)
+
+def announce(
+    session: Session,
+    ticket_id: str,
+    workspace_id: str,
+    visitor_id: str,
+    event: str = names.TICKET_UPDATED,
+) -> None:
+    """``announce_ticket`` by ids. The payloads are built after the commit, outside the
+    ticket's row lock."""
+    payloads = _AudiencePayloads(ticket_id)
     emit_after_commit(
-        session, event, lambda: payloads.get("team"), rooms.workspace_room(ticket.workspace_id)
+        session, event, lambda: payloads.get("team"), rooms.workspace_room(workspace_id)
     )
     emit_after_commit(
         session,
         names.TICKET_UPDATED,
         lambda: payloads.get("visitor"),
-        rooms.visitor_room(ticket.visitor_id),
+        rooms.visitor_room(visitor_id),
     )
 
 
@@ -180,7 +194,7 @@ class _AudiencePayloads:
             else:
                 team, visitor = audience_views(ticket, TEAM_VIEWER_ID)
                 self._built = {
-                    "team": {"ticket": TicketOut().dump(team)},
-                    "visitor": {"ticket": TicketOut().dump(visitor)},
+                    "team": {"ticket": TICKET_OUT.dump(team)},
+                    "visitor": {"ticket": TICKET_OUT.dump(visitor)},
                 }
         return self._built[audience]
