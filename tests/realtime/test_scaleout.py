@@ -132,23 +132,7 @@ def _base_env() -> dict[str, str]:
 def test_other_async_modes_serve_the_same_chat(
     mode: str, pg_url: str, transports: list[str]
 ) -> None:
-    if mode == "gevent":
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-k",
-            "gevent",
-            "-w",
-            "1",
-            "-b",
-            "127.0.0.1:{port}",
-            "wsgi:app",
-        ]
-        server = Server({"DATABASE_URL": pg_url}, async_mode="gevent", command=command)
-    else:
-        server = Server({"DATABASE_URL": pg_url}, async_mode="threading")
-    server.start()
+    server = _start(mode, {"DATABASE_URL": pg_url})
     clients: list[Client] = []
     try:
         api = Api(server.url)
