@@ -40,7 +40,7 @@ run: demo
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check app tests wsgi.py worker.py examples
+	$(VENV)/bin/ruff format --check app tests wsgi.py worker.py examples bench
 
 
 typecheck: setup
