@@ -62,7 +62,7 @@ def _defaults(app: Flask) -> None:
                 "pool_pre_ping": True,
                 "pool_size": 10,
                 "max_overflow": 20,
-                "pool_timeout": 10,
+                "pool_timeout": 1,  # refuse with `unavailable` within ~1 s rather than queue
                 "connect_args": {"connect_timeout": 5},
             },
         )

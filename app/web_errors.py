@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.errors import ParleyError, Unavailable
@@ -57,6 +58,11 @@ def register(app: Flask) -> None:
         db.session.rollback()
         log.warning("database unavailable: %s", type(error.orig).__name__)
         return error_response(Unavailable("The database is unavailable; retry shortly."))
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_exhausted(error: PoolTimeout) -> tuple[Response, int]:
+        log.warning("database pool exhausted")
+        return error_response(Unavailable("The service is busy; retry shortly."))
 
     @app.errorhandler(DBAPIError)
     def _db_error(error: DBAPIError) -> tuple[Response, int]:

@@ -14,6 +14,7 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.auth.principal import Principal
 from app.auth.web import principal_from_auth
@@ -74,7 +75,7 @@ def _acked(handler: Callable[..., Ack]) -> Callable[..., Ack]:
                     **({"fields": error.fields} if error.fields else {}),
                 },
             }
-        except DBAPIError:
+        except (DBAPIError, PoolTimeout):
             db.session.rollback()
             log.warning("database error in %s", handler.__name__)
             return _error(Unavailable("The database is unavailable; retry shortly."))
@@ -100,7 +101,7 @@ def on_connect(auth: Any = None) -> bool | None:
         return None  # a client-emitted "connect" event: ignore
     try:
         principal = _authenticate(auth)
-    except DBAPIError as exc:
+    except (DBAPIError, PoolTimeout) as exc:
         db.session.rollback()
         raise ConnectionRefusedError("unavailable") from exc
     if principal is None:

@@ -467,6 +467,7 @@ def _advance(principal: Principal, ticket_id: str, seq: int, *, read: bool) -> i
         payload = {"ticket_id": ticket.id, "reader": principal.subject, "seq": stored}
         event = names.READ if read else names.DELIVERED
         emit_after_commit(session, event, payload, ticket_state.group_rooms(ticket))
-        if read:
+        if read and principal.is_agent:
+            # The team's unread count changed; a visitor's reading changes nothing agents see.
             ticket_state.announce_ticket(session, ticket)
     return stored

@@ -10,7 +10,7 @@ from app.auth.permissions import check_view_ticket
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.events import names, rooms
-from app.events.publish import emit_after_commit
+from app.events.publish import coalesce_after_commit, emit_after_commit, emit_now
 from app.extensions import db
 from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
@@ -164,17 +164,25 @@ def announce(
     event: str = names.TICKET_UPDATED,
 ) -> None:
     """``announce_ticket`` by ids. The payloads are built after the commit, outside the
-    ticket's row lock."""
-    payloads = _AudiencePayloads(ticket_id)
-    emit_after_commit(
-        session, event, lambda: payloads.get("team"), rooms.workspace_room(workspace_id)
-    )
-    emit_after_commit(
-        session,
-        names.TICKET_UPDATED,
-        lambda: payloads.get("visitor"),
-        rooms.visitor_room(visitor_id),
-    )
+    ticket's row lock. Updates of one ticket are coalesced: at most one per second per
+    process, the first at once and the rest folded into one carrying the latest state."""
+    team_room, visitor_room = rooms.workspace_room(workspace_id), rooms.visitor_room(visitor_id)
+    if event != names.TICKET_UPDATED:
+        payloads = _AudiencePayloads(ticket_id)
+        emit_after_commit(session, event, lambda: payloads.get("team"), team_room)
+        emit_after_commit(
+            session, names.TICKET_UPDATED, lambda: payloads.get("visitor"), visitor_room
+        )
+        return
+
+    def send() -> None:
+        fresh = _AudiencePayloads(ticket_id)
+        for audience, room in (("team", team_room), ("visitor", visitor_room)):
+            payload = fresh.get(audience)
+            if payload:
+                emit_now(names.TICKET_UPDATED, payload, room)
+
+    coalesce_after_commit(session, f"ticket:{ticket_id}", send)
 
 
 class _AudiencePayloads:

@@ -182,3 +182,26 @@ def test_typing_is_relayed_and_expires(api: Api, connect: ClientFactory) -> None
     off = guest.wait_for("typing", lambda d: d["typing"] is False, timeout=10)
     assert off["sender"]["id"] == owner["agent"]["id"]
     assert not [d for d in agent.of("typing") if d["sender"]["type"] == "agent"]
+
+
+def test_a_burst_of_changes_reaches_the_inbox_as_few_updates_with_the_latest_state(
+    api: Api, connect: ClientFactory
+) -> None:
+    owner, _site, visitor = _setup(api)
+    agent = connect({"token": owner["token"]})
+    guest = connect({"visitor_token": visitor["visitor_token"]})
+    ticket_id = guest.send("first")["message"]["ticket_id"]
+    agent.wait_for("ticket:created", lambda d: d["ticket"]["id"] == ticket_id)
+    for n in range(8):
+        assert guest.send(f"burst {n}", ticket_id)["ok"]
+    last = agent.wait_for(
+        "ticket:updated",
+        lambda d: d["ticket"]["id"] == ticket_id and d["ticket"]["last_seq"] == 9,
+        timeout=5,
+    )
+    assert last["ticket"]["last_message"]["body"] == "burst 7"
+    assert last["ticket"]["unread_count"] == 9
+    settle(1.5)
+    updates = [d for d in agent.of("ticket:updated") if d["ticket"]["id"] == ticket_id]
+    assert 1 <= len(updates) <= 3, [u["ticket"]["last_seq"] for u in updates]
+    assert updates[-1]["ticket"]["last_seq"] == 9
