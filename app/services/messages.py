@@ -15,11 +15,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.permissions import can_post
 from app.auth.principal import Principal
-from app.errors import Conflict, Forbidden, Invalid
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.events import names
 from app.events.publish import emit_after_commit
 from app.extensions import db
@@ -32,7 +31,7 @@ from app.limits import (
     MESSAGE_PAGE_MAX,
     SYNC_PAGE_MAX,
 )
-from app.models import Message, Participant, Ticket, Visitor
+from app.models import Message, Participant, Ticket
 from app.schemas.tickets import MESSAGE_OUT
 from app.services import ticket_state
 from app.services.transaction import write_transaction
@@ -65,8 +64,8 @@ def send_message(
                 if fast is not None:
                     return fast
                 return _append(session, principal, ticket_id, client_id, body, kind)
-        except _Resend:
-            found = _stored(ticket_id or "", principal, client_id)
+        except _Resend as resend:
+            found = _stored(resend.ticket_id, principal, client_id)
             if found is not None:
                 return found
         except IntegrityError:
@@ -191,6 +190,10 @@ def _active_ticket_id(principal: Principal) -> str | None:
 class _Resend(Exception):
     """The client_id was stored before: roll back the seq just taken and answer with it."""
 
+    def __init__(self, ticket_id: str) -> None:
+        super().__init__(ticket_id)
+        self.ticket_id = ticket_id
+
 
 def _append_fast(
     session: Session,
@@ -199,13 +202,18 @@ def _append_fast(
     client_id: str,
     body: str,
     kind: str,
+    *,
+    created: bool = False,
 ) -> SendResult | None:
-    """The common case in four statements, no ORM loads: an existing ticket the sender may
-    write to. Returns None, having changed nothing, when the general path must decide
-    (a new ticket, a resolved one to reopen, an unknown ticket or a refusal)."""
-    if ticket_id is None or principal.kind not in ("agent", "visitor", "bot"):
+    """Append to an existing ticket in four statements (seq under the ticket's row lock,
+    insert-or-resend, the sender's read position, the group's rooms): the one place that
+    inserts messages. Returns None, having changed nothing, when ``_append`` must decide
+    first (a new ticket, a resolved one to reopen, an unknown ticket or a refusal)."""
+    if ticket_id is None:
         return None
-    if kind == "note" and not principal.is_agent:
+    if (kind == "note" and not principal.is_agent) or (
+        kind == "event" and principal.kind != "system"
+    ):
         return None
     now = utcnow()
     tickets = Ticket.__table__
@@ -251,18 +259,20 @@ def _append_fast(
         .returning(Message.__table__.c.id)
     ).first()
     if inserted is None:
-        raise _Resend()
-    role = {"visitor": "visitor", "bot": "bot"}.get(principal.kind, "collaborator")
-    if principal.is_agent and assignee_id == principal.id:
-        role = "assignee"
-    _upsert_sender(session, principal, ticket_id, role, seq, now)
+        raise _Resend(ticket_id)
+    if principal.kind != "system":
+        role = {"visitor": "visitor", "bot": "bot"}.get(principal.kind, "collaborator")
+        if principal.is_agent and assignee_id == principal.id:
+            role = "assignee"
+        _upsert_sender(session, principal, ticket_id, role, seq, now)
     rooms = ticket_state.ticket_group_rooms(ticket_id, visitor_id, agents_only=kind == "note")
     emit_after_commit(session, names.MESSAGE_NEW, message_payload(message), rooms)
-    ticket_state.announce(session, ticket_id, principal.workspace_id, visitor_id)
+    event = names.TICKET_CREATED if created else names.TICKET_UPDATED
+    ticket_state.announce(session, ticket_id, principal.workspace_id, visitor_id, event)
     return SendResult(message, ticket_id, False)
 
 
-_DEFAULT_NAMES = {"visitor": "Visitor", "bot": "Bot"}
+_DEFAULT_NAMES = {"visitor": "Visitor", "bot": "Bot", "system": ""}
 _MESSAGE_COLUMNS = (
     "id",
     "workspace_id",
@@ -340,91 +350,10 @@ def _append(
         raise Forbidden("You may not post this kind of message here.")
     if principal.is_visitor and ticket.status == "resolved":
         _reopen(session, ticket)
-    if not created:
-        found = session.scalar(
-            select(Message).where(
-                Message.ticket_id == ticket.id,
-                Message.sender_type == principal.kind,
-                Message.sender_id == principal.id,
-                Message.client_id == client_id,
-            )
-        )
-        if found is not None:
-            return SendResult(found, ticket.id, True)
-    now = utcnow()
-    seq = _next_seq(session, ticket, kind, now)
-    message = Message(
-        id=new_id(),
-        workspace_id=ticket.workspace_id,
-        ticket_id=ticket.id,
-        seq=seq,
-        client_id=client_id,
-        kind=kind,
-        sender_type=principal.kind,
-        sender_id=principal.id,
-        sender_name=_sender_name(session, principal),
-        body=body,
-        created_at=now,
-    )
-    session.add(message)
-    _after_insert(session, principal, ticket, message)
-    session.flush()
-    rooms = ticket_state.group_rooms(ticket, agents_only=kind == "note")
-    emit_after_commit(session, names.MESSAGE_NEW, message_payload(message), rooms)
-    if created:
-        ticket_state.announce_ticket(session, ticket, names.TICKET_CREATED)
-    else:
-        ticket_state.announce_ticket(session, ticket)
-    return SendResult(message, ticket.id, False)
-
-
-def _next_seq(session: Session, ticket: Ticket, kind: str, now: object) -> int:
-    """Take the ticket's next seq; the UPDATE's row lock orders concurrent senders."""
-    values: dict[str, object] = {
-        "last_seq": Ticket.last_seq + 1,
-        "last_activity_at": now,
-        "updated_at": now,
-    }
-    if kind != "note":
-        values["last_public_seq"] = Ticket.last_seq + 1
-    stmt = (
-        update(Ticket)
-        .where(Ticket.id == ticket.id)
-        .values(**values)
-        .returning(Ticket.last_seq, Ticket.last_public_seq)
-        .execution_options(synchronize_session=False)
-    )
-    seq, public_seq = session.execute(stmt).one()
-    set_committed_value(ticket, "last_seq", seq)
-    set_committed_value(ticket, "last_public_seq", public_seq)
-    set_committed_value(ticket, "last_activity_at", now)
-    set_committed_value(ticket, "updated_at", now)
-    return int(seq)
-
-
-def _sender_name(session: Session, principal: Principal) -> str:
-    if principal.is_visitor:
-        visitor = session.get(Visitor, principal.id)
-        return (visitor.name if visitor else None) or "Visitor"
-    if principal.kind == "bot":
-        return principal.name or "Bot"
-    return principal.name
-
-
-def _after_insert(session: Session, principal: Principal, ticket: Ticket, message: Message) -> None:
-    """The sender has read its own message; an agent who replies joins the group."""
-    if principal.kind == "system":
-        return
-    role = {"visitor": "visitor", "bot": "bot"}.get(principal.kind, "collaborator")
-    if principal.is_agent and ticket.assignee_id == principal.id:
-        role = "assignee"
-    row = ticket_state.add_participant_row(session, ticket, principal.kind, principal.id, role)
-    row.read_seq = max(row.read_seq, message.seq)
-    row.delivered_seq = max(row.delivered_seq, message.seq)
-    if principal.is_agent and message.kind == "text" and ticket.first_response_at is None:
-        ticket.first_response_at = message.created_at
-    if principal.is_visitor and ticket.status == "pending":
-        ticket.status = "open"
+    result = _append_fast(session, principal, ticket.id, client_id, body, kind, created=created)
+    if result is None:  # pragma: no cover - the ticket was just loaded or created
+        raise NotFound("Ticket not found.")
+    return result
 
 
 def _reopen(session: Session, ticket: Ticket) -> None:
