@@ -22,7 +22,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.events import names
 from app.events.publish import emit_after_commit
 from app.extensions import db
-from app.lib.ids import new_id
+from app.lib.ids import looks_like_id, new_id
 from app.lib.timeutil import utcnow
 from app.limits import (
     MAX_BODY_CHARS,
@@ -312,7 +312,10 @@ def _upsert_sender(
         read_seq=seq,
         created_at=now,
     )
-    biggest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
+
+    def biggest(column: Any, other: Any) -> Any:
+        return _greater(session, column, other)
+
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["ticket_id", "subject_type", "subject_id"],
@@ -367,36 +370,73 @@ def _reopen(session: Session, ticket: Ticket) -> None:
 
 
 def _advance(principal: Principal, ticket_id: str, seq: int, *, read: bool) -> int:
+    """Move the caller's delivered (and, for reads, read) position forward, never back; tell
+    the group when it moved. Returns the stored position."""
+    tickets, people = Ticket.__table__, Participant.__table__
     with write_transaction() as session:
-        ticket = ticket_state.load_ticket(principal, ticket_id)
-        visible = ticket.last_public_seq if principal.is_visitor else ticket.last_seq
-        seq = max(0, min(seq, visible))
-        role = "visitor" if principal.is_visitor else "observer"
-        row = ticket_state.add_participant_row(session, ticket, principal.kind, principal.id, role)
-        before = row.read_seq if read else row.delivered_seq
-        values = {
-            "delivered_seq": case(
-                (Participant.delivered_seq < seq, seq), else_=Participant.delivered_seq
-            )
-        }
-        if read:
-            values["read_seq"] = case((Participant.read_seq < seq, seq), else_=Participant.read_seq)
-        column = Participant.read_seq if read else Participant.delivered_seq
-        stored = int(
+        row = (
             session.execute(
-                update(Participant)
-                .where(Participant.id == row.id)
-                .values(**values)
-                .returning(column)
-                .execution_options(synchronize_session=False)
-            ).scalar_one()
+                select(
+                    tickets.c.workspace_id,
+                    tickets.c.visitor_id,
+                    tickets.c.last_seq,
+                    tickets.c.last_public_seq,
+                ).where(tickets.c.id == ticket_id)
+            ).first()
+            if looks_like_id(ticket_id)
+            else None
         )
-        if stored <= before:
-            return stored
-        payload = {"ticket_id": ticket.id, "reader": principal.subject, "seq": stored}
-        event = names.READ if read else names.DELIVERED
-        emit_after_commit(session, event, payload, ticket_state.group_rooms(ticket))
+        if (
+            row is None
+            or row.workspace_id != principal.workspace_id
+            or (principal.is_visitor and row.visitor_id != principal.id)
+        ):
+            raise NotFound("Ticket not found.")
+        visible = row.last_public_seq if principal.is_visitor else row.last_seq
+        seq = max(0, min(seq, visible))
+        column = people.c.read_seq if read else people.c.delivered_seq
+        values: dict[str, Any] = {"delivered_seq": _greater(session, people.c.delivered_seq, seq)}
+        if read:
+            values["read_seq"] = seq
+        mine = (
+            (people.c.ticket_id == ticket_id)
+            & (people.c.subject_type == principal.kind)
+            & (people.c.subject_id == principal.id)
+        )
+        moved = session.execute(
+            update(people).where(mine, column < seq).values(**values).returning(column)
+        ).first()
+        if moved is None:
+            role = "visitor" if principal.is_visitor else "observer"
+            inserted = session.execute(
+                _insert(session, people)
+                .values(
+                    id=new_id(),
+                    workspace_id=principal.workspace_id,
+                    ticket_id=ticket_id,
+                    subject_type=principal.kind,
+                    subject_id=principal.id,
+                    role=role,
+                    delivered_seq=seq,
+                    read_seq=seq if read else 0,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["ticket_id", "subject_type", "subject_id"])
+                .returning(people.c.id)
+            ).first()
+            if inserted is None or seq == 0:
+                return int(session.scalar(select(column).where(mine)) or 0)
+        payload = {"ticket_id": ticket_id, "reader": principal.subject, "seq": seq}
+        rooms = ticket_state.ticket_group_rooms(ticket_id, row.visitor_id)
+        emit_after_commit(session, names.READ if read else names.DELIVERED, payload, rooms)
         if read and principal.is_agent:
             # The team's unread count changed; a visitor's reading changes nothing agents see.
-            ticket_state.announce_ticket(session, ticket)
-    return stored
+            ticket_state.announce(session, ticket_id, row.workspace_id, row.visitor_id)
+    return seq
+
+
+def _greater(session: Session, column: Any, value: Any) -> Any:
+    """SQL for max(column, value) on PostgreSQL and SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.greatest(column, value)
+    return func.max(column, value)
