@@ -39,9 +39,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.cli import register_cli
     from app.realtime import init_realtime
     from app.web.ops import bp as ops_bp
+    from app.web.widget import bp as widget_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(widget_bp)
     web_errors.register(app)
     register_cli(app)
     init_realtime(app)

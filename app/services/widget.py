@@ -144,3 +144,13 @@ def _touch(
         if user_agent:
             visitor.user_agent = user_agent[:500]
     return visitor
+
+
+def site_by_key(site_key: str) -> Site:
+    """The site a widget frame is served for, by its public key (``not_found`` if unknown)."""
+    site: Site | None = (
+        db.session.scalar(select(Site).where(Site.site_key == site_key)) if site_key else None
+    )
+    if site is None:
+        raise NotFound("Unknown site key.")
+    return site

@@ -1,0 +1,188 @@
+"""The embeddable widget's files: the loader, the frame page and its hashed assets.
+
+Transport only. The files come from ``widget/dist/`` (built by ``npm run build`` in
+``widget/``, which ``make`` runs); ``manifest.json`` there names the content-hashed assets of
+the frame. Without a build every route answers 503 ``unavailable`` instead of failing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, send_from_directory
+
+from app.errors import NotFound, Unavailable
+from app.services.widget import site_by_key
+
+bp = Blueprint("widget", __name__)
+
+#: The loader's URL never changes, so browsers keep it only briefly and then revalidate.
+LOADER_MAX_AGE_S = 300
+#: Hashed assets change name when their content changes: cache them for a year.
+ASSET_MAX_AGE_S = 365 * 24 * 3600
+MAX_SITE_KEY_CHARS = 64
+
+_FRAME_HTML = """<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{css}">
+</head>
+<body>
+<div id="parley"></div>
+<script src="{js}"></script>
+</body>
+</html>
+"""
+
+
+@dataclass(frozen=True)
+class Build:
+    """What one ``npm run build`` produced: the loader's bytes and the frame's asset names."""
+
+    folder: str
+    loader: bytes
+    loader_etag: str
+    frame_js: str
+    frame_css: str
+    assets: frozenset[str]
+
+
+_cache: dict[str, tuple[float, Build]] = {}
+_lock = threading.Lock()
+
+
+def dist_folder() -> str:
+    configured = current_app.config.get("WIDGET_DIST")
+    if configured:
+        return str(configured)
+    return os.path.join(os.path.dirname(current_app.root_path), "widget", "dist")
+
+
+def current_build() -> Build:
+    """The build in ``widget/dist``, re-read when its manifest changes; 503 if there is none."""
+    folder = dist_folder()
+    manifest_path = os.path.join(folder, "manifest.json")
+    try:
+        mtime = os.stat(manifest_path).st_mtime
+    except OSError:
+        raise Unavailable(
+            "The widget is not built: run `make setup` (or `npm ci && npm run build` in widget/)."
+        ) from None
+    with _lock:
+        cached = _cache.get(folder)
+        if cached and cached[0] == mtime:
+            return cached[1]
+    try:
+        build = _read_build(folder, manifest_path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise Unavailable("The widget build is incomplete: rebuild it (npm run build).") from exc
+    with _lock:
+        _cache[folder] = (mtime, build)
+    return build
+
+
+def _read_build(folder: str, manifest_path: str) -> Build:
+    with open(manifest_path, encoding="utf-8") as handle:
+        manifest: dict[str, Any] = json.load(handle)
+    with open(os.path.join(folder, manifest["loader"]), "rb") as handle:
+        loader = handle.read()
+    assets = frozenset(str(name) for name in manifest["assets"])
+    for name in assets:
+        if not os.path.isfile(os.path.join(folder, "assets", name)):
+            raise ValueError(f"missing asset {name}")
+    return Build(
+        folder=folder,
+        loader=loader,
+        loader_etag=str(manifest["loader_hash"]),
+        frame_js=str(manifest["frame_js"]),
+        frame_css=str(manifest["frame_css"]),
+        assets=assets,
+    )
+
+
+@bp.get("/widget.js")
+def loader() -> Response:
+    """The script tag's loader: a stable URL, cached briefly and revalidated by ETag."""
+    build = current_build()
+    response = Response(build.loader, mimetype="text/javascript")
+    response.set_etag(build.loader_etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = LOADER_MAX_AGE_S
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.make_conditional(request)  # 304 when the browser's copy is current
+    return response
+
+
+@bp.get("/widget/frame")
+def frame() -> Response:
+    """The page inside the widget's iframe; only the site's allowed origins may frame it."""
+    build = current_build()
+    site_key = request.args.get("site_key", "")
+    if not site_key or len(site_key) > MAX_SITE_KEY_CHARS:
+        raise NotFound("Unknown site key.")
+    site = site_by_key(site_key)
+    settings = site.settings or {}
+    lang = str(settings.get("locale") or "en").split("-")[0]
+    page = _FRAME_HTML.format(
+        lang=html.escape(lang, quote=True),
+        title=html.escape(str(settings.get("title") or site.name), quote=True),
+        css=html.escape(f"/widget/assets/{build.frame_css}", quote=True),
+        js=html.escape(f"/widget/assets/{build.frame_js}", quote=True),
+    )
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = frame_policy(
+        list(site.allowed_origins or []), request.host
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.cache_control.no_cache = True
+    response.cache_control.private = True
+    return response
+
+
+@bp.get("/widget/assets/<path:name>")
+def asset(name: str) -> Response:
+    """A content-hashed file of the frame app: immutable, cached for a year."""
+    build = current_build()
+    if name not in build.assets:
+        raise NotFound("No such widget asset.")
+    response = send_from_directory(
+        os.path.join(build.folder, "assets"), name, max_age=ASSET_MAX_AGE_S
+    )
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def frame_policy(allowed_origins: list[str], host: str) -> str:
+    """The frame's CSP: our own scripts, styles and sockets only; framed by the site's origins.
+
+    An empty ``allowed_origins`` lets any page frame the widget (CONTRACT section 6).
+    """
+    ancestors = [o for o in allowed_origins if o and not any(c in o for c in " ;,'\"\t\r\n")]
+    sockets = f" ws://{host} wss://{host}" if host and _plain_host(host) else ""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src 'self'{sockets}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors " + (" ".join(ancestors) if ancestors else "*"),
+        )
+    )
+
+
+def _plain_host(host: str) -> bool:
+    return all(c.isalnum() or c in ".-:[]" for c in host)

@@ -1,0 +1,745 @@
+// The chat app inside the widget's iframe (/widget/frame?site_key=...&origin=HOST_ORIGIN).
+// Every user-supplied string is rendered as text (textContent / text nodes), never as HTML.
+import { io } from "socket.io-client";
+import { lang, pickLang, setLang, t } from "./i18n.js";
+
+const params = new URLSearchParams(location.search);
+const SITE_KEY = params.get("site_key") || "";
+const HOST = params.get("origin") || "";
+const POLLING = params.get("transport") === "polling";
+const EMBEDDED = window.parent !== window && /^https?:\/\/[^/]+$/.test(HOST);
+const TOKEN_KEY = "parley:vt:" + SITE_KEY;
+const ACK_TIMEOUT_MS = 8000;
+const RETRY_MS = 2000;
+const TYPING_IDLE_MS = 2500;
+const TYPING_REFRESH_MS = 3000;
+const HEARTBEAT_MS = 15000;
+const PAGE = 50;
+
+// -- storage: the frame's own localStorage, or memory when the browser denies it -----------
+const memory = new Map();
+const store = {
+  get(key) {
+    try {
+      const value = localStorage.getItem(key);
+      if (value !== null) return value;
+    } catch {
+      /* denied: fall back to memory */
+    }
+    return memory.get(key) ?? null;
+  },
+  set(key, value) {
+    memory.set(key, value);
+    try {
+      localStorage.setItem(key, value);
+    } catch {
+      /* denied: memory only */
+    }
+  },
+};
+
+const S = {
+  token: store.get(TOKEN_KEY),
+  identity: null,
+  page: null,
+  locale: null,
+  settings: {},
+  online: false,
+  agents: new Map(),
+  open: !EMBEDDED,
+  started: false,
+  socket: null,
+  ticket: null, // the ticket the visitor writes to (null: the server picks or opens one)
+  lastSeq: {}, // ticket id -> highest seq held
+  oldest: {}, // ticket id -> lowest seq held, while older pages remain
+  byId: new Map(), // message id -> {m, el}
+  outbox: [], // pending sends, in order: {cid, body, ticket, el, failed}
+  inFlight: null,
+  agentDelivered: {},
+  agentRead: {},
+  myRead: {},
+  myDelivered: {},
+  unread: 0,
+  typingOn: false,
+  typingAt: 0,
+  typingStop: 0,
+  typingHide: 0,
+  heartbeat: 0,
+};
+
+// -- DOM helpers ----------------------------------------------------------------------------
+function h(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text != null) el.textContent = text;
+  return el;
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+/** Fill ``el`` with ``text``; http(s) URLs become links. Only text nodes and <a> are made. */
+function fillText(el, text) {
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    const url = match[0].replace(/[.,!?;:)\]}]+$/, "");
+    el.append(text.slice(last, match.index));
+    const a = h("a", null, url);
+    a.href = url;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer nofollow ugc";
+    el.append(a);
+    last = match.index + url.length;
+  }
+  el.append(text.slice(last));
+}
+
+function initials(name) {
+  const parts = String(name || "?").trim().split(/\s+/);
+  return ((parts[0] || "?")[0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
+}
+
+function clock(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  try {
+    return date.toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" });
+  } catch {
+    return date.toISOString().slice(11, 16);
+  }
+}
+
+function uid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// -- the page -------------------------------------------------------------------------------
+const app = document.getElementById("parley");
+const shell = h("div", "w");
+const header = h("header", "hd");
+const heading = h("div", "ti");
+const title = h("div", "t");
+const status = h("div", "st");
+const closeBtn = h("button", "x", "×");
+closeBtn.type = "button";
+heading.append(title, status);
+header.append(heading, closeBtn);
+const banner = h("div", "bn");
+banner.setAttribute("role", "status");
+banner.hidden = true;
+const log = h("div", "ms");
+log.setAttribute("role", "log");
+log.setAttribute("aria-live", "polite");
+log.setAttribute("aria-relevant", "additions");
+log.tabIndex = 0;
+const greeting = h("div", "m them greet");
+greeting.hidden = true;
+greeting._k = "";
+log.append(greeting);
+const typing = h("div", "ty");
+typing.setAttribute("aria-live", "polite");
+typing.hidden = true;
+const form = h("form", "cp");
+const input = h("textarea");
+input.rows = 1;
+input.maxLength = 5000;
+const sendBtn = h("button", "sd");
+sendBtn.type = "submit";
+form.append(input, sendBtn);
+shell.append(header, banner, log, typing, form);
+app.append(shell);
+if (!EMBEDDED) closeBtn.hidden = true;
+
+function paintStrings() {
+  document.documentElement.lang = lang();
+  input.placeholder = t("placeholder");
+  input.setAttribute("aria-label", t("placeholder"));
+  sendBtn.textContent = t("send");
+  closeBtn.setAttribute("aria-label", t("close"));
+  log.setAttribute("aria-label", t("log"));
+  status.textContent = S.online ? t("online") : t("away");
+  if (!banner.hidden) banner.textContent = t(banner.dataset.key || "reconnecting");
+  for (const item of S.outbox) receipt(item.el, item.failed ? "failed" : "sending");
+  paintReceipts();
+}
+
+function applyLocale() {
+  setLang(pickLang(S.locale, navigator.languages || [navigator.language], S.settings.locale));
+  paintStrings();
+}
+
+function showBanner(key) {
+  banner.dataset.key = key;
+  banner.textContent = t(key);
+  banner.hidden = false;
+}
+
+function nearBottom() {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+}
+
+/** Insert ``el`` (with its sort key ``el._k``) at its place in the timeline. */
+function place(el) {
+  const stick = nearBottom();
+  let before = null;
+  for (let node = log.lastElementChild; node && node._k > el._k; node = node.previousElementSibling) {
+    before = node;
+  }
+  log.insertBefore(el, before);
+  if (stick || el._k === "~") log.scrollTop = log.scrollHeight;
+}
+
+function sortKey(m) {
+  return `${m.created_at}|${String(m.seq).padStart(10, "0")}`;
+}
+
+function bubble(m, mine) {
+  if (m.kind === "event") {
+    const el = h("div", "ev", m.body);
+    return el;
+  }
+  const el = h("div", mine ? "m me" : "m them");
+  const col = h("div", "col");
+  if (!mine) {
+    el.append(h("span", "av", initials(m.sender && m.sender.name)));
+    col.append(h("div", "who", (m.sender && m.sender.name) || t("someone")));
+  }
+  const body = h("div", "bd");
+  fillText(body, m.body);
+  const meta = h("div", "meta");
+  meta.append(h("span", "tm", m.created_at ? clock(m.created_at) : ""));
+  if (mine) meta.append(h("span", "rc"));
+  col.append(body, meta);
+  el.append(col);
+  return el;
+}
+
+function receipt(el, key) {
+  const rc = el && el.querySelector(".rc");
+  if (rc) {
+    rc.textContent = key ? t(key) : "";
+    rc.dataset.state = key || "";
+  }
+}
+
+/** "Sent", "Delivered" or "Seen" under the visitor's newest stored message only. */
+function paintReceipts() {
+  let newest = null;
+  for (const { m, el } of S.byId.values()) {
+    if (m.sender.type !== "visitor" || m.kind !== "text") continue;
+    receipt(el, "");
+    if (!newest || sortKey(m) > sortKey(newest.m)) newest = { m, el };
+  }
+  if (!newest) return;
+  const { m, el } = newest;
+  const read = S.agentRead[m.ticket_id] || 0;
+  const delivered = Math.max(S.agentDelivered[m.ticket_id] || 0, read);
+  receipt(el, m.seq <= read ? "seen" : m.seq <= delivered ? "delivered" : "sent");
+}
+
+// -- the bridge to the host page -------------------------------------------------------------
+function toHost(msg) {
+  if (!EMBEDDED) return;
+  try {
+    window.parent.postMessage({ ...msg, parley: 1 }, HOST);
+  } catch {
+    /* an unusable origin: nothing to tell */
+  }
+}
+
+function setUnread(count) {
+  if (count !== S.unread) {
+    S.unread = count;
+    toHost({ type: "unread", count });
+  }
+}
+
+window.addEventListener("message", (event) => {
+  if (!EMBEDDED || event.origin !== HOST || event.source !== window.parent) return;
+  const msg = event.data;
+  if (!msg || msg.parley !== 1) return;
+  if (msg.type === "init") {
+    S.open = !!msg.open;
+    S.locale = msg.locale || null;
+    S.identity = validIdentity(msg.identity);
+    S.page = msg.page || null;
+    applyLocale();
+    start();
+  } else if (msg.type === "open") {
+    S.open = true;
+    markRead();
+    input.focus();
+  } else if (msg.type === "close") {
+    S.open = false;
+  } else if (msg.type === "locale") {
+    S.locale = msg.locale || null;
+    applyLocale();
+  } else if (msg.type === "identify") {
+    S.identity = validIdentity(msg.identity);
+    if (S.started) restart();
+  }
+});
+
+function validIdentity(identity) {
+  if (!identity || typeof identity !== "object") return null;
+  const { external_id: id, user_hash: hash, name, email } = identity;
+  if (typeof id !== "string" || typeof hash !== "string") return null;
+  const out = { external_id: id, user_hash: hash };
+  if (typeof name === "string") out.name = name;
+  if (typeof email === "string") out.email = email;
+  return out;
+}
+
+// -- REST -----------------------------------------------------------------------------------
+async function rest(method, path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (S.token) headers.Authorization = `Bearer ${S.token}`;
+  const response = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error((data.error && data.error.message) || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+function page() {
+  if (!S.page) return undefined;
+  const cut = (v, n) => (typeof v === "string" ? v.slice(0, n) : undefined);
+  return { url: cut(S.page.url, 2048), title: cut(S.page.title, 500), referrer: cut(S.page.referrer, 2048) };
+}
+
+async function openSession() {
+  const body = { site_key: SITE_KEY, page: page() };
+  if (S.token) body.visitor_token = S.token;
+  if (S.identity) body.identity = S.identity;
+  try {
+    return await rest("POST", "/widget/session", body);
+  } catch (error) {
+    if (error.status === 403 && S.identity) {
+      S.identity = null; // a wrong user_hash: carry on as an anonymous visitor
+      return openSession();
+    }
+    throw error;
+  }
+}
+
+// -- start, history, socket ------------------------------------------------------------------
+let retryStart = 1000;
+
+async function start() {
+  if (S.started) return;
+  S.started = true;
+  let session;
+  try {
+    session = await openSession();
+  } catch (error) {
+    S.started = false;
+    if (error.status === 404) return; // unknown site: nothing to show
+    showBanner("connecting");
+    setTimeout(start, retryStart);
+    retryStart = Math.min(retryStart * 2, 15000);
+    return;
+  }
+  banner.hidden = true;
+  S.token = session.visitor_token;
+  store.set(TOKEN_KEY, S.token);
+  S.settings = (session.site && session.site.settings) || {};
+  S.online = !!(session.site && session.site.online);
+  applySettings();
+  const tickets = session.tickets || [];
+  toHost({ type: "active", value: tickets.length > 0 });
+  setUnread(tickets.reduce((n, tk) => n + (tk.unread_count || 0), 0));
+  for (const tk of tickets) if (!tk.unread_count) S.myRead[tk.id] = tk.last_seq;
+  const current = tickets[0];
+  if (current) {
+    if (current.status !== "resolved") S.ticket = current.id;
+    try {
+      await loadPage(current.id);
+    } catch {
+      /* sync after connecting fills the gap */
+    }
+  }
+  connect();
+}
+
+function restart() {
+  if (S.socket) S.socket.disconnect();
+  S.socket = null;
+  clearInterval(S.heartbeat);
+  for (const { el } of S.byId.values()) el.remove();
+  S.byId.clear();
+  S.ticket = null;
+  S.lastSeq = {};
+  S.oldest = {};
+  S.started = false;
+  start();
+}
+
+function applySettings() {
+  const { color, title: text, greeting: hello } = S.settings;
+  if (/^#[0-9a-fA-F]{6}$/.test(color || "")) document.documentElement.style.setProperty("--c", color);
+  title.textContent = text || "";
+  greeting.hidden = !hello;
+  greeting.textContent = "";
+  if (hello) {
+    const body = h("div", "bd");
+    fillText(body, hello);
+    greeting.append(body);
+  }
+  applyLocale();
+  toHost({ type: "look", color: S.settings.color, position: S.settings.position, locale: lang() });
+}
+
+async function loadPage(ticketId, before) {
+  const query = before ? `?before=${before}&limit=${PAGE}` : `?limit=${PAGE}`;
+  const data = await rest("GET", `/tickets/${encodeURIComponent(ticketId)}/messages${query}`);
+  const rows = data.messages || [];
+  if (data.has_more && rows.length) S.oldest[ticketId] = rows[0].seq;
+  else delete S.oldest[ticketId];
+  for (const m of rows) show(m, { history: true });
+  if (!before) log.scrollTop = log.scrollHeight;
+  afterBatch();
+}
+
+let loadingOlder = false;
+log.addEventListener("scroll", async () => {
+  if (log.scrollTop > 40 || loadingOlder) return;
+  const ticketId = Object.keys(S.oldest)[0];
+  if (!ticketId) return;
+  loadingOlder = true;
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  try {
+    await loadPage(ticketId, S.oldest[ticketId]);
+    log.scrollTop = log.scrollHeight - fromBottom;
+  } catch {
+    /* try again on the next scroll */
+  }
+  loadingOlder = false;
+});
+
+function connect() {
+  const socket = io(location.origin, {
+    auth: { visitor_token: S.token },
+    transports: POLLING ? ["polling"] : ["polling", "websocket"],
+    reconnectionDelayMax: 10000,
+    forceNew: true,
+  });
+  S.socket = socket;
+  socket.on("connect", () => {
+    if (S.socket !== socket) return;
+    banner.hidden = true;
+    heartbeat();
+    clearInterval(S.heartbeat);
+    S.heartbeat = setInterval(heartbeat, HEARTBEAT_MS);
+    sync().finally(flush);
+  });
+  socket.on("disconnect", (reason) => {
+    if (S.socket !== socket) return;
+    S.typingOn = false;
+    if (reason !== "io client disconnect") showBanner("reconnecting");
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), RETRY_MS);
+  });
+  socket.on("connect_error", (error) => {
+    if (S.socket !== socket) return;
+    showBanner("reconnecting");
+    if (socket.active) return; // the manager retries transport errors by itself
+    if (error && error.message === "unauthorized") {
+      S.token = null; // the token is no longer accepted: start a new session
+      socket.disconnect();
+      setTimeout(restart, RETRY_MS);
+    } else {
+      setTimeout(() => socket.connect(), RETRY_MS);
+    }
+  });
+  socket.on("message:new", ({ message }) => {
+    show(message, {});
+    afterBatch();
+  });
+  socket.on("typing", onTyping);
+  socket.on("delivered", (e) => onReceipt(S.agentDelivered, e));
+  socket.on("read", (e) => onReceipt(S.agentRead, e));
+  socket.on("presence", onPresence);
+  socket.on("ticket:updated", ({ ticket }) => {
+    if (ticket && ticket.status === "resolved" && S.ticket === ticket.id) S.ticket = null;
+    else if (ticket && ticket.status !== "resolved") S.ticket = ticket.id;
+  });
+}
+
+function heartbeat() {
+  if (S.socket && S.socket.connected) {
+    S.socket.emit("presence:heartbeat", { status: document.hidden ? "away" : "online" });
+  }
+}
+
+async function sync() {
+  for (let round = 0; round < 20; round++) {
+    const tickets = { ...S.lastSeq };
+    if (!Object.keys(tickets).length || !S.socket || !S.socket.connected) return;
+    let ack;
+    try {
+      ack = await S.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("sync", { tickets });
+    } catch {
+      return; // a timeout: the next reconnect syncs again
+    }
+    if (!ack || !ack.ok) return;
+    for (const m of ack.messages) show(m, {});
+    afterBatch();
+    if (!Object.values(ack.has_more || {}).some(Boolean)) return;
+  }
+}
+
+// -- messages -------------------------------------------------------------------------------
+/** Show a stored message once (by id), settling the optimistic bubble it confirms. */
+function show(m, { history }) {
+  if (!m || m.kind === "note") return;
+  const ticket = m.ticket_id;
+  if (m.seq > (S.lastSeq[ticket] || 0)) S.lastSeq[ticket] = m.seq;
+  const mine = m.sender.type === "visitor";
+  if (mine && m.seq > (S.myRead[ticket] || 0)) S.myRead[ticket] = m.seq; // we wrote it
+  if (S.byId.has(m.id)) return;
+  let el = null;
+  if (mine) {
+    const item = S.outbox.find((o) => o.cid === m.client_id);
+    if (item) {
+      settle(item, m);
+      return;
+    }
+  }
+  el = bubble(m, mine);
+  el._k = sortKey(m);
+  S.byId.set(m.id, { m, el });
+  place(el);
+  if (mine) paintReceipts();
+  else {
+    // An agent who writes has read everything before its message (the server stores it so).
+    if (m.sender.type === "agent") onReceipt(S.agentRead, { ticket_id: ticket, seq: m.seq, reader: m.sender });
+    if (S.typingHide && typing.dataset.sender === m.sender.id) hideTyping();
+    if (!history) {
+      toHost({ type: "message", message: publicMessage(m) });
+      if (m.kind === "text" && !looking()) setUnread(S.unread + 1);
+    }
+  }
+}
+
+function publicMessage(m) {
+  const { id, ticket_id, seq, kind, sender, body, created_at } = m;
+  return { id, ticket_id, seq, kind, sender: { type: sender.type, name: sender.name }, body, created_at };
+}
+
+/** After a batch: tell the server what was delivered (and read, if the visitor looks). */
+function afterBatch() {
+  const socket = S.socket;
+  for (const [ticket, seq] of Object.entries(S.lastSeq)) {
+    if (socket && socket.connected && seq > (S.myDelivered[ticket] || 0)) {
+      S.myDelivered[ticket] = seq;
+      socket.emit("delivered", { ticket_id: ticket, seq });
+    }
+  }
+  markRead();
+}
+
+function looking() {
+  return S.open && document.visibilityState === "visible";
+}
+
+function markRead() {
+  if (!looking() || !S.socket || !S.socket.connected) return;
+  for (const [ticket, seq] of Object.entries(S.lastSeq)) {
+    if (seq > (S.myRead[ticket] || 0)) {
+      S.myRead[ticket] = seq;
+      S.socket.emit("read", { ticket_id: ticket, seq });
+    }
+  }
+  setUnread(0);
+}
+
+document.addEventListener("visibilitychange", () => {
+  markRead();
+  heartbeat();
+});
+
+function onReceipt(target, event) {
+  if (!event || !event.reader || event.reader.type === "visitor") return;
+  if (event.seq > (target[event.ticket_id] || 0)) {
+    target[event.ticket_id] = event.seq;
+    paintReceipts();
+  }
+}
+
+function onPresence(event) {
+  if (!event || !event.subject || event.subject.type !== "agent") return;
+  S.agents.set(event.subject.id, event.status);
+  S.online = [...S.agents.values()].includes("online");
+  status.textContent = S.online ? t("online") : t("away");
+}
+
+function onTyping(event) {
+  if (!event || !event.sender || event.sender.type === "visitor") return;
+  clearTimeout(S.typingHide);
+  if (!event.typing) {
+    hideTyping();
+    return;
+  }
+  typing.dataset.sender = event.sender.id;
+  typing.textContent = t("typing", { name: event.sender.name || t("someone") });
+  typing.hidden = false;
+  S.typingHide = setTimeout(hideTyping, 8000);
+  if (nearBottom()) log.scrollTop = log.scrollHeight;
+}
+
+function hideTyping() {
+  clearTimeout(S.typingHide);
+  S.typingHide = 0;
+  typing.hidden = true;
+  typing.textContent = "";
+}
+
+// -- sending: optimistic bubble, one send in flight, resend with the same client_id ---------
+function send(text) {
+  const body = text.trim();
+  if (!body) return;
+  const item = { cid: uid(), body, ticket: S.ticket, failed: false };
+  item.el = bubble({ body, sender: { type: "visitor" }, kind: "text" }, true);
+  item.el._k = "~";
+  item.el.classList.add("pending");
+  receipt(item.el, "sending");
+  item.el.addEventListener("click", () => {
+    if (item.failed) {
+      item.failed = false;
+      receipt(item.el, "sending");
+      S.outbox.push(item);
+      flush();
+    }
+  });
+  place(item.el);
+  S.outbox.push(item);
+  stopTyping();
+  flush();
+}
+
+function flush() {
+  const socket = S.socket;
+  if (S.inFlight || !socket || !socket.connected) return;
+  const item = S.outbox.find((o) => !o.failed);
+  if (!item) return;
+  S.inFlight = item;
+  const payload = { client_id: item.cid, body: item.body };
+  if (item.ticket) payload.ticket_id = item.ticket;
+  socket.timeout(ACK_TIMEOUT_MS).emit("message:send", payload, (error, ack) => {
+    S.inFlight = null;
+    if (!S.outbox.includes(item)) {
+      flush(); // settled meanwhile by message:new or sync
+      return;
+    }
+    if (error || !ack) {
+      receipt(item.el, "retrying");
+      flush(); // no ack in time: resend at once with the same client_id (never stored twice)
+      return;
+    }
+    if (!ack.ok && ["unavailable", "rate_limited", "internal"].includes(ack.error.code)) {
+      receipt(item.el, "retrying");
+      setTimeout(flush, RETRY_MS);
+      return;
+    }
+    if (!ack.ok && ack.error.code === "conflict" && item.ticket) {
+      item.ticket = null; // that ticket was closed: write to the open one
+      flush();
+      return;
+    }
+    if (!ack.ok) {
+      item.failed = true;
+      receipt(item.el, "failed");
+    } else {
+      show(ack.message, {});
+      afterBatch();
+    }
+    flush();
+  });
+}
+
+/** The stored message ``m`` confirms the optimistic ``item``. */
+function settle(item, m) {
+  S.outbox.splice(S.outbox.indexOf(item), 1);
+  item.el.classList.remove("pending");
+  item.el._k = sortKey(m);
+  item.el.querySelector(".tm").textContent = clock(m.created_at);
+  item.el.remove();
+  S.byId.set(m.id, { m, el: item.el });
+  place(item.el);
+  if (!S.ticket) S.ticket = m.ticket_id;
+  toHost({ type: "active", value: true });
+  paintReceipts();
+}
+
+// -- composing ------------------------------------------------------------------------------
+function stopTyping() {
+  clearTimeout(S.typingStop);
+  if (S.typingOn && S.socket && S.socket.connected && S.ticket) {
+    S.socket.emit("typing", { ticket_id: S.ticket, typing: false });
+  }
+  S.typingOn = false;
+}
+
+input.addEventListener("input", () => {
+  if (!input.value.trim()) {
+    stopTyping();
+    return;
+  }
+  const socket = S.socket;
+  if (!S.ticket || !socket || !socket.connected) return;
+  const now = Date.now();
+  if (!S.typingOn || now - S.typingAt > TYPING_REFRESH_MS) {
+    socket.emit("typing", { ticket_id: S.ticket, typing: true });
+    S.typingOn = true;
+    S.typingAt = now;
+  }
+  clearTimeout(S.typingStop);
+  S.typingStop = setTimeout(stopTyping, TYPING_IDLE_MS);
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  send(input.value);
+  input.value = "";
+  input.focus();
+});
+
+closeBtn.addEventListener("click", () => toHost({ type: "close" }));
+
+// Keyboard: Esc closes; Tab stays inside the widget while it is open.
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    toHost({ type: "close" });
+  } else if (event.key === "Tab" && EMBEDDED) {
+    const focusable = [...shell.querySelectorAll("button, textarea, a[href], [tabindex='0']")].filter(
+      (el) => !el.hidden && !el.disabled,
+    );
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+});
+
+applyLocale();
+if (EMBEDDED) toHost({ type: "hello" });
+else start();
