@@ -7,10 +7,11 @@ publishes nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -216,25 +217,17 @@ def _append_fast(
     ):
         return None
     now = utcnow()
-    tickets = Ticket.__table__
-    values: dict[str, Any] = {
-        "last_seq": tickets.c.last_seq + 1,
-        "last_activity_at": now,
-        "updated_at": now,
-    }
-    if kind != "note":
-        values["last_public_seq"] = tickets.c.last_seq + 1
-    where = [tickets.c.id == ticket_id, tickets.c.workspace_id == principal.workspace_id]
-    if principal.is_visitor:
-        where += [tickets.c.visitor_id == principal.id, tickets.c.status != "resolved"]
-        values["status"] = case((tickets.c.status == "pending", "open"), else_=tickets.c.status)
-    if principal.is_agent and kind == "text":
-        values["first_response_at"] = func.coalesce(tickets.c.first_response_at, now)
+    dialect = session.get_bind().dialect.name
+    variant = (
+        "visitor"
+        if principal.is_visitor
+        else "agent_text"
+        if principal.is_agent and kind == "text"
+        else "plain"
+    )
     row = session.execute(
-        update(tickets)
-        .where(*where)
-        .values(**values)
-        .returning(tickets.c.last_seq, tickets.c.visitor_id, tickets.c.assignee_id)
+        _take_seq_statement(variant, kind == "note"),
+        {"tid": ticket_id, "ws": principal.workspace_id, "vid": principal.id, "now": now},
     ).first()
     if row is None:
         return None
@@ -253,10 +246,7 @@ def _append_fast(
         created_at=now,
     )
     inserted = session.execute(
-        _insert(session, Message.__table__)
-        .values({c: getattr(message, c) for c in _MESSAGE_COLUMNS})
-        .on_conflict_do_nothing(index_elements=_MESSAGE_KEY)
-        .returning(Message.__table__.c.id)
+        _insert_message_statement(dialect), {c: getattr(message, c) for c in _MESSAGE_COLUMNS}
     ).first()
     if inserted is None:
         raise _Resend(ticket_id)
@@ -287,6 +277,48 @@ _MESSAGE_COLUMNS = (
     "created_at",
 )
 _MESSAGE_KEY = ["ticket_id", "sender_type", "sender_id", "client_id"]
+
+
+@functools.cache
+def _take_seq_statement(variant: str, note: bool) -> Any:
+    """The UPDATE that takes a ticket's next seq (and locks its row), built once per shape.
+
+    Its WHERE is the permission check: the caller's workspace and, for a visitor, its own
+    ticket that is not resolved; no row means "let the general path decide".
+    """
+    tickets = Ticket.__table__
+    now: Any = bindparam("now")
+    values: dict[str, Any] = {
+        "last_seq": tickets.c.last_seq + 1,
+        "last_activity_at": now,
+        "updated_at": now,
+    }
+    if not note:
+        values["last_public_seq"] = tickets.c.last_seq + 1
+    where = [tickets.c.id == bindparam("tid"), tickets.c.workspace_id == bindparam("ws")]
+    if variant == "visitor":
+        where += [tickets.c.visitor_id == bindparam("vid"), tickets.c.status != "resolved"]
+        values["status"] = case((tickets.c.status == "pending", "open"), else_=tickets.c.status)
+    if variant == "agent_text":
+        values["first_response_at"] = func.coalesce(tickets.c.first_response_at, now)
+    return (
+        update(tickets)
+        .where(*where)
+        .values(**values)
+        .returning(tickets.c.last_seq, tickets.c.visitor_id, tickets.c.assignee_id)
+    )
+
+
+@functools.cache
+def _insert_message_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (ticket, sender, client_id) DO NOTHING RETURNING id."""
+    table = Message.__table__
+    insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    return (
+        insert.values({c: bindparam(c) for c in _MESSAGE_COLUMNS})
+        .on_conflict_do_nothing(index_elements=_MESSAGE_KEY)
+        .returning(table.c.id)
+    )
 
 
 def _insert(session: Session, table: Any) -> Any:
