@@ -48,6 +48,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # Tuning (seconds): presence window and sweep period; the Socket.IO queue channel.
         "PRESENCE_TTL_S": float(_env("PRESENCE_TTL_S", "30") or 30),
         "PRESENCE_SWEEP_S": float(_env("PRESENCE_SWEEP_S", "5") or 5),
+        "SOCKET_REVALIDATE_S": float(_env("SOCKET_REVALIDATE_S", "30") or 30),
         "SOCKETIO_CHANNEL": _env("SOCKETIO_CHANNEL", "flask-socketio"),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,

@@ -55,6 +55,7 @@ class Server:
             "SECRET_KEY": "live-test-secret",
             "PRESENCE_TTL_S": "4",
             "PRESENCE_SWEEP_S": "1",
+            "SOCKET_REVALIDATE_S": "1",
             "PYTHONUNBUFFERED": "1",
             **env,
         }

@@ -17,8 +17,8 @@ from flask import Flask
 from app.auth.principal import Principal
 from app.events import names, rooms
 from app.events.publish import emit_now
-from app.extensions import socketio
-from app.services import presence_store
+from app.extensions import db, socketio
+from app.services import connections, presence_store
 from app.services.presence import (
     DEFAULT_SWEEP_S,
     DEFAULT_TTL_S,
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: A typing indicator that is not refreshed stops after this many seconds.
 TYPING_TTL_S = 6.0
+#: How often each process checks that its agents' tokens are still valid.
+DEFAULT_REVALIDATE_S = 30.0
 
 
 @dataclass
@@ -52,7 +54,15 @@ class _Typing:
 class Runtime:
     """What this process knows about its own connections, plus the shared presence."""
 
-    def __init__(self, presence: Presence, sweep_s: float) -> None:
+    def __init__(
+        self,
+        presence: Presence,
+        sweep_s: float,
+        app: Flask | None = None,
+        revalidate_s: float = DEFAULT_REVALIDATE_S,
+    ) -> None:
+        self.app = app
+        self.revalidate_s = revalidate_s
         self.presence = presence
         self.sweep_s = sweep_s
         self.connections: dict[str, Connection] = {}
@@ -119,6 +129,42 @@ class Runtime:
             self._loops_started = True
         socketio.start_background_task(self._typing_loop)
         socketio.start_background_task(self._presence_loop)
+        socketio.start_background_task(self._revalidate_loop)
+
+    def disconnect_token(self, token_id: str) -> int:
+        """Close this process's connections opened with ``token_id`` (a logout)."""
+        sids = [s for s, c in list(self.connections.items()) if c.principal.token_id == token_id]
+        for sid in sids:
+            socketio.server.disconnect(sid)
+        return len(sids)
+
+    def _revalidate_loop(self) -> None:
+        """Agents' sockets live only as long as their token or console session: a logout,
+        an expiry or a deactivation elsewhere closes them within ``revalidate_s``."""
+        while True:
+            socketio.sleep(self.revalidate_s)
+            try:
+                self._close_revoked()
+            except Exception:
+                log.exception("revalidating agent connections failed")
+
+    def _close_revoked(self) -> None:
+        held = {
+            c.principal.token_id: s
+            for s, c in list(self.connections.items())
+            if c.principal.is_agent and c.principal.token_id
+        }
+        if not held or self.app is None:
+            return
+        from app.services.accounts import valid_token_ids
+
+        with self.app.app_context():
+            try:
+                valid = valid_token_ids(set(held))
+            finally:
+                db.session.remove()
+        for token_id in set(held) - valid:
+            self.disconnect_token(token_id)
 
     def _typing_loop(self) -> None:
         while True:
@@ -176,5 +222,7 @@ def init_presence(app: Flask) -> None:
     else:
         store = MemoryStore(ttl)
     presence = Presence(store, announce_presence)
-    _runtime = Runtime(presence, sweep)
+    revalidate = float(app.config.get("SOCKET_REVALIDATE_S", DEFAULT_REVALIDATE_S))
+    _runtime = Runtime(presence, sweep, app, revalidate)
     presence_store.set_presence_reader(presence)
+    connections.set_token_closer(_runtime.disconnect_token)

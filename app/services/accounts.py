@@ -20,7 +20,7 @@ from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.extensions import db
 from app.lib.timeutil import utcnow
 from app.models import Agent, ApiToken, Workspace
-from app.services import presence_store
+from app.services import connections, presence_store
 from app.services.transaction import write_transaction
 
 
@@ -90,12 +90,31 @@ def logout(principal: Principal) -> None:
     """Revoke the token or console session the principal authenticated with."""
     if principal.token_id is None:
         return
+    token_id = principal.token_id
     with write_transaction() as session:
         session.execute(
             update(ApiToken)
-            .where(ApiToken.id == principal.token_id, ApiToken.revoked_at.is_(None))
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+    connections.close_connections_of_token(token_id)
+
+
+def valid_token_ids(token_ids: set[str]) -> set[str]:
+    """Those of ``token_ids`` that are unrevoked, unexpired and of an active agent."""
+    if not token_ids:
+        return set()
+    rows = db.session.scalars(
+        select(ApiToken.id)
+        .join(Agent, Agent.id == ApiToken.agent_id)
+        .where(
+            ApiToken.id.in_(token_ids),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > utcnow(),
+            Agent.is_active.is_(True),
+        )
+    )
+    return set(rows)
 
 
 def authenticate_token(

@@ -90,3 +90,58 @@ def test_visitor_token_of_one_site_is_bound_to_it(live_server: Server, transport
     again = api.visitor(site_b, token=token_a)
     assert again["visitor_token"] != token_a
     assert again["visitor"]["id"] != api.visitor(site_a, token=token_a)["visitor"]["id"]
+
+
+def _wait_disconnected(client: Client, timeout: float = 10) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while client.sio.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not client.sio.connected, "the socket stayed open"
+
+
+def test_logout_closes_the_agents_sockets(live_server: Server, transports) -> None:
+    api = Api(live_server.url)
+    owner = api.signup()
+    session = api.add_agent(owner["token"])
+    socket = Client(live_server.url, {"token": session["token"]}, transports).connect()
+    other = Client(live_server.url, {"token": owner["token"]}, transports).connect()
+    try:
+        assert socket.call("presence:heartbeat", {})["ok"]
+        api.call("POST", "/auth/logout", session["token"])
+        _wait_disconnected(socket, timeout=5)
+        assert other.call("presence:heartbeat", {})["ok"], "other agents stay connected"
+        again = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            again.connect(
+                live_server.url,
+                auth={"token": session["token"]},
+                transports=transports,
+                wait_timeout=5,
+            )
+        again.disconnect()
+    finally:
+        socket.disconnect()
+        other.disconnect()
+
+
+def test_an_expired_token_closes_its_socket(live_server: Server, pg_url: str, transports) -> None:
+    import psycopg2
+
+    api = Api(live_server.url)
+    owner = api.signup()
+    session = api.add_agent(owner["token"])
+    socket = Client(live_server.url, {"token": session["token"]}, transports).connect()
+    try:
+        assert socket.call("presence:heartbeat", {})["ok"]
+        with psycopg2.connect(pg_url.replace("postgresql+psycopg2", "postgresql")) as conn:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "UPDATE api_tokens SET expires_at = now() - interval '1 minute' "
+                    "WHERE agent_id = %s",
+                    (session["agent"]["id"],),
+                )
+        _wait_disconnected(socket, timeout=10)  # the server re-checks every second in tests
+    finally:
+        socket.disconnect()
