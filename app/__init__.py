@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.api import openapi  # noqa: F401  registers /openapi.json
     from app.cli import register_cli
     from app.realtime import init_realtime
+    from app.web import headers as web_headers
     from app.web.ops import bp as ops_bp
     from app.web.widget import bp as widget_bp
 
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops_bp)
     app.register_blueprint(widget_bp)
     web_errors.register(app)
+    web_headers.register(app)
     register_cli(app)
     init_realtime(app)
     return app
