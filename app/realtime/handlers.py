@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 Ack = dict[str, Any]
 
 
+_MESSAGE_IN = MessageIn()
+
+
 def _sid() -> str:
     return str(request.sid)  # type: ignore[attr-defined]
 
@@ -151,14 +154,20 @@ def on_disconnect(reason: Any = None) -> None:
 @_acked
 def on_message_send(data: Any) -> Ack:
     conn = _connection()
-    payload = load(MessageIn(), data)
-    result = messages.send_message(
-        conn.principal,
-        ticket_id=payload.get("ticket_id"),
-        client_id=payload["client_id"],
-        body=payload["body"],
-        kind=payload["kind"],
-    )
+    payload = load(_MESSAGE_IN, data)
+    admission = runtime().sends
+    if not admission.try_enter():
+        raise Unavailable("The server is busy; send again in a moment with the same client_id.")
+    try:
+        result = messages.send_message(
+            conn.principal,
+            ticket_id=payload.get("ticket_id"),
+            client_id=payload["client_id"],
+            body=payload["body"],
+            kind=payload["kind"],
+        )
+    finally:
+        admission.leave()
     ack: Ack = {"ok": True, "message": MESSAGE_OUT.dump(result.message)}
     if result.duplicate:
         ack["duplicate"] = True

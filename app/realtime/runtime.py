@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 TYPING_TTL_S = 6.0
 #: How often each process checks that its agents' tokens are still valid.
 DEFAULT_REVALIDATE_S = 30.0
+#: Sends one process works on at once (about its database pool); more are refused.
+DEFAULT_MAX_INFLIGHT_SENDS = 32
 
 
 @dataclass
@@ -41,6 +43,34 @@ class Connection:
     principal: Principal
     subject: Subject
     joined: set[str] = field(default_factory=set)
+
+
+class Admission:
+    """At most ``limit`` sends in flight in this process; the rest are refused at once.
+
+    Under overload a refusal within milliseconds beats a backlog that makes every message
+    seconds late: the client retries later with the same client_id.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._inflight = 0
+        self._lock = threading.Lock()
+
+    def try_enter(self) -> bool:
+        with self._lock:
+            if self._inflight >= self.limit:
+                return False
+            self._inflight += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+
+    @property
+    def inflight(self) -> int:
+        return self._inflight
 
 
 @dataclass
@@ -63,6 +93,11 @@ class Runtime:
     ) -> None:
         self.app = app
         self.revalidate_s = revalidate_s
+        self.sends = Admission(
+            int(app.config.get("MAX_INFLIGHT_SENDS", DEFAULT_MAX_INFLIGHT_SENDS))
+            if app is not None
+            else DEFAULT_MAX_INFLIGHT_SENDS
+        )
         self.presence = presence
         self.sweep_s = sweep_s
         self.connections: dict[str, Connection] = {}
