@@ -49,7 +49,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "PRESENCE_TTL_S": float(_env("PRESENCE_TTL_S", "30") or 30),
         "PRESENCE_SWEEP_S": float(_env("PRESENCE_SWEEP_S", "5") or 5),
         "SOCKET_REVALIDATE_S": float(_env("SOCKET_REVALIDATE_S", "30") or 30),
-        "MAX_INFLIGHT_SENDS": int(_env("MAX_INFLIGHT_SENDS", "32") or 32),
+        "MAX_INFLIGHT_SENDS": int(_env("MAX_INFLIGHT_SENDS", "16") or 16),
         "SOCKETIO_CHANNEL": _env("SOCKETIO_CHANNEL", "flask-socketio"),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,

@@ -35,7 +35,7 @@ TYPING_TTL_S = 6.0
 #: How often each process checks that its agents' tokens are still valid.
 DEFAULT_REVALIDATE_S = 30.0
 #: Sends one process works on at once (about its database pool); more are refused.
-DEFAULT_MAX_INFLIGHT_SENDS = 32
+DEFAULT_MAX_INFLIGHT_SENDS = 16
 
 
 @dataclass
