@@ -33,7 +33,7 @@ migrate: setup
 	$(FLASK) db upgrade
 
 demo: migrate
-	$(FLASK) parley demo
+	PORT=$(PORT) $(FLASK) parley demo
 
 run: demo
 	PORT=$(PORT) $(PY) wsgi.py

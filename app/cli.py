@@ -47,12 +47,17 @@ def create_owner_command(email: str, password: str, workspace_name: str, name: s
 def demo_command() -> None:
     """Create the demo workspace, agent and site if absent; print how to use them."""
     from app.services.demo import ensure_demo
+    from app.web.demo_host import demo_url
 
     base = _base_url()
-    demo = ensure_demo(DEMO_EMAIL, DEMO_PASSWORD, DEMO_WORKSPACE, base)
+    try:
+        host_page = demo_url(current_app.config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    demo = ensure_demo(DEMO_EMAIL, DEMO_PASSWORD, DEMO_WORKSPACE, base, host_page)
     click.echo(f"Console:        {base}/console/")
     click.echo(f"Demo agent:     {DEMO_EMAIL} / {DEMO_PASSWORD}")
-    click.echo(f"Demo host page: {base}/demo")
+    click.echo(f"Demo host page: {host_page or 'off (set DEMO_PORT to serve it)'}")
     click.echo(f"Site key:       {demo.site_key}")
 
 
@@ -88,10 +93,9 @@ def check_db_command() -> None:
 
 def _base_url() -> str:
     """Where the app is reached: ``PUBLIC_URL``, else the local address ``make run`` serves."""
-    public = current_app.config.get("PUBLIC_URL")
-    if public:
-        return str(public).rstrip("/")
-    return f"http://127.0.0.1:{current_app.config.get('PORT') or 5000}"
+    from app.web.demo_host import app_url
+
+    return app_url(current_app.config)
 
 
 _OPTIONS = {"workspace_name": "--workspace", "name": "--name", "email": "--email"}

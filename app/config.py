@@ -40,6 +40,9 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "PUBLIC_URL": _env("PUBLIC_URL"),
         #: The port ``python wsgi.py`` listens on; local URLs the CLI prints use it too.
         "PORT": _env("PORT", "5000"),
+        #: The demo host page's port (app/web/demo_host.py): unset means PORT + 1 (off with
+        #: PUBLIC_URL), 0 is off.
+        "DEMO_PORT": _env("DEMO_PORT"),
         "PARLEY_ENCRYPTION_KEYS": _env("PARLEY_ENCRYPTION_KEYS"),
         "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY"),
         "VAPID_PUBLIC_KEY": _env("VAPID_PUBLIC_KEY"),

@@ -14,6 +14,11 @@ MAX_ALLOWED_ORIGINS = 50
 MAX_NAME_CHARS = 200
 MAX_URL_CHARS = 2048
 MAX_PRECHAT_FIELDS = 10
+#: The longest answer a visitor may give to one custom pre-chat field.
+MAX_PRECHAT_ANSWER_CHARS = 500
+MAX_EMAIL_CHARS = 254
+#: The longest comment a visitor may leave with a satisfaction rating.
+MAX_RATING_COMMENT_CHARS = 1000
 MAX_FAQ_IMPORT_ENTRIES = 2000
 #: How deeply a request's JSON may nest (the deepest real payload, site settings, needs 6).
 MAX_JSON_DEPTH = 32

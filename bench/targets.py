@@ -273,6 +273,7 @@ class Server:
             "ASYNC_MODE": self.mode,
             "SECRET_KEY": secrets.token_hex(16),
             "PYTHONUNBUFFERED": "1",
+            "DEMO_PORT": "0",  # no demo host page beside the measured server
         }
         env.pop("REDIS_URL", None)
         if self.redis_url:

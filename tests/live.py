@@ -36,13 +36,60 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A free port whose successor is free too (the app and its demo host page)."""
+    for _ in range(100):
+        port = free_port()
+        if port >= 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports")
+
+
+def demo_database(folder: Path, port: int) -> str:
+    """A SQLite database migrated and given the demo, as ``make run`` does for ``PORT``."""
+    url = f"sqlite:///{folder}/parley.db"
+    flask = Path(sys.executable).with_name("flask")
+    base = [str(flask)] if flask.exists() else [sys.executable, "-m", "flask"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "ASYNC_MODE": "threading",
+        "PORT": str(port),
+        "DEMO_PORT": "",
+        "PUBLIC_URL": "",
+        "REDIS_URL": "",
+        "FLASK_SKIP_DOTENV": "1",
+    }
+    for args in (["db", "upgrade"], ["parley", "demo"]):
+        done = subprocess.run(
+            [*base, "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    return url
+
+
 class Server:
     """``python wsgi.py`` on a free loopback port, with its log kept for failures."""
 
     def __init__(
-        self, env: dict[str, str], async_mode: str = "eventlet", command: list[str] | None = None
+        self,
+        env: dict[str, str],
+        async_mode: str = "eventlet",
+        command: list[str] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.command = [
             c.replace("{port}", str(self.port)) for c in command or [sys.executable, "wsgi.py"]
         ]
@@ -57,6 +104,7 @@ class Server:
             "PRESENCE_SWEEP_S": "1",
             "SOCKET_REVALIDATE_S": "1",
             "PYTHONUNBUFFERED": "1",
+            "DEMO_PORT": "0",  # no demo host page unless a test asks for it
             **env,
         }
         if "REDIS_URL" not in env:

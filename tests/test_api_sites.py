@@ -177,6 +177,23 @@ def _hours(span: dict[str, str], day: str = "mon", zone: str = "Europe/Paris") -
         pytest.param(_hours({"open": "9", "close": "17:00"}), id="time-format"),
         pytest.param(_hours({"open": "09:00", "close": "24:00"}), id="time-range"),
         pytest.param({"prechat_fields": [{"name": "Bad Name", "label": "x"}]}, id="prechat"),
+        pytest.param(
+            {"prechat_fields": [{"name": "email", "label": "E-mail", "type": "text"}]},
+            id="prechat-email-as-text",
+        ),
+        pytest.param(
+            {
+                "prechat_fields": [
+                    {"name": "company", "label": "A"},
+                    {"name": "company", "label": "B"},
+                ]
+            },
+            id="prechat-duplicate-name",
+        ),
+        pytest.param(
+            {"prechat_fields": [{"name": f"f{i}", "label": "x"} for i in range(11)]},
+            id="prechat-too-many",
+        ),
     ],
 )
 def test_invalid_settings_are_rejected_with_field_errors(

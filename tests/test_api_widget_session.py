@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -233,3 +235,47 @@ def test_first_visitor_marks_site_installed(client: FlaskClient) -> None:
     f.start_ticket(client, f.widget_session(client, site))
     got = client.get(f"/api/v1/sites/{site['id']}", headers=owner.headers).get_json()["site"]
     assert got["installed"] is True
+
+
+# -- business hours in the session ------------------------------------------------------------
+
+_WEEKDAYS_9_TO_5 = {
+    "timezone": "Europe/Paris",
+    "days": {d: [{"open": "09:00", "close": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")},
+}
+
+
+def _site_state(client: FlaskClient, monkeypatch: pytest.MonkeyPatch, now: datetime) -> Any:
+    import app.services.widget as widget_service
+
+    monkeypatch.setattr(widget_service, "utcnow", lambda: now)
+    owner = f.signup(client)
+    site = f.create_site(client, owner, business_hours=_WEEKDAYS_9_TO_5)
+    body = _session(client, site_key=site["site_key"]).get_json()
+    return body["site"]
+
+
+def test_without_business_hours_the_site_is_always_open(client: FlaskClient) -> None:
+    site = f.create_site(client, f.signup(client))
+    body = _session(client, site_key=site["site_key"]).get_json()
+    assert body["site"]["open"] is True
+    assert body["site"]["next_open_at"] is None
+    assert body["site"]["settings"]["business_hours"] is None
+
+
+def test_inside_business_hours_the_site_is_open(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Monday 2026-01-05 10:00 in Paris is 09:00 UTC.
+    state = _site_state(client, monkeypatch, datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    assert (state["open"], state["next_open_at"]) == (True, None)
+
+
+def test_outside_business_hours_the_session_says_when_it_opens(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Friday 2026-01-09 18:30 in Paris: back on Monday at 09:00 Paris, 08:00 UTC.
+    state = _site_state(client, monkeypatch, datetime(2026, 1, 9, 17, 30, tzinfo=UTC))
+    assert state["open"] is False
+    assert state["next_open_at"] == "2026-01-12T08:00:00.000Z"
+    assert state["settings"]["business_hours"] == _WEEKDAYS_9_TO_5

@@ -47,6 +47,7 @@ def _env(db_path: Path, **extra: str) -> dict[str, str]:
             "REDIS_URL": "",
             "PUBLIC_URL": "",
             "PORT": "5000",
+            "DEMO_PORT": "",
             "FLASK_SKIP_DOTENV": "1",
         }
     )
@@ -137,7 +138,8 @@ def test_demo_prints_console_url_credentials_and_host_page(db_path: Path) -> Non
     host_page = HOST_PAGE_RE.search(result.stdout)
     assert console and credentials and host_page, result.stdout
     assert console.group(1) == "http://127.0.0.1:5000/console/"
-    assert host_page.group(1).startswith("http://127.0.0.1:5000/")
+    # A second origin, as a customer's site is: PORT + 1 (app/web/demo_host.py).
+    assert host_page.group(1) == "http://127.0.0.1:5001/"
     assert "@" in credentials.group(1)
     assert credentials.group(2)
 
@@ -178,18 +180,49 @@ def test_demo_urls_follow_port_and_public_url(db_path: Path, api_app: Flask) -> 
     public = run_cli(db_path, "parley", "demo", PUBLIC_URL="https://chat.example.com/")
     assert public.returncode == 0, public.stderr
     console = CONSOLE_RE.search(public.stdout)
-    host_page = HOST_PAGE_RE.search(public.stdout)
     assert console and console.group(1) == "https://chat.example.com/console/"
-    assert host_page and host_page.group(1).startswith("https://chat.example.com/")
+    # A deployment (PUBLIC_URL) serves no demo page unless DEMO_PORT asks for one.
+    assert "Demo host page: off (set DEMO_PORT to serve it)" in public.stdout
+    both = run_cli(
+        db_path, "parley", "demo", PUBLIC_URL="https://chat.example.com/", DEMO_PORT="5001"
+    )
+    assert both.returncode == 0, both.stderr
+    assert "Demo host page: http://127.0.0.1:5001/" in both.stdout
 
-    # The demo host page may embed the widget from wherever the app was served.
+    # The demo host pages may embed the widget from wherever the app was served.
     with api_app.app_context():
         from app.models import Site
 
         origins = db.session.scalars(db.select(Site.allowed_origins)).one()
+    assert "http://127.0.0.1:8124" in origins  # the host page beside PORT=8123
+    assert "http://127.0.0.1:5001" in origins
     assert "http://127.0.0.1:8123" in origins
     assert "https://chat.example.com" in origins
+    assert len(origins) == len(set(origins))
     assert count_rows(db_path, "sites") == 1
+
+
+def test_demo_port_moves_or_turns_off_the_host_page(db_path: Path, api_app: Flask) -> None:
+    moved = run_cli(db_path, "parley", "demo", DEMO_PORT="7444")
+    assert moved.returncode == 0, moved.stderr
+    host_page = HOST_PAGE_RE.search(moved.stdout)
+    assert host_page and host_page.group(1) == "http://127.0.0.1:7444/"
+    again = run_cli(db_path, "parley", "demo", DEMO_PORT="7444")
+    assert again.returncode == 0, again.stderr
+
+    off = run_cli(db_path, "parley", "demo", DEMO_PORT="0")
+    assert off.returncode == 0, off.stderr
+    assert "Demo host page: off (set DEMO_PORT to serve it)" in off.stdout
+
+    bad = run_cli(db_path, "parley", "demo", DEMO_PORT="http")
+    assert bad.returncode != 0
+    assert "DEMO_PORT must be a port number" in bad.stderr
+
+    with api_app.app_context():
+        from app.models import Site
+
+        origins = db.session.scalars(db.select(Site.allowed_origins)).one()
+    assert origins.count("http://127.0.0.1:7444") == 1
 
 
 # -- parley create-owner --------------------------------------------------------------------

@@ -152,3 +152,30 @@ def test_public_endpoints_need_no_credentials(spec: dict[str, Any]) -> None:
     assert ops["/api/v1/sites"]["get"]["security"]
     schemes = spec["components"]["securitySchemes"]
     assert schemes["bearer"]["scheme"] == "bearer"
+
+
+def test_widget_visitor_and_rating_endpoints_are_documented(spec: dict[str, Any]) -> None:
+    ops = spec["paths"]
+    schemas = spec["components"]["schemas"]
+    patch = ops["/api/v1/widget/visitor"]["patch"]
+    assert patch["security"]  # a visitor token
+    assert {"200", "401", "403", "422"} <= set(patch["responses"])
+    ref = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(schemas[ref.rsplit("/", 1)[1]]["properties"]) == {"name", "email", "fields"}
+
+    rate = ops["/api/v1/tickets/{ticket_id}/rating"]["post"]
+    assert {"201", "200", "404", "409", "422"} <= set(rate["responses"])
+    assert "replaced" in rate["responses"]["200"]["description"]
+    ref = rate["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    rating_in = schemas[ref.rsplit("/", 1)[1]]
+    assert rating_in["required"] == ["score"]
+    assert (
+        rating_in["properties"]["score"]["minimum"],
+        rating_in["properties"]["score"]["maximum"],
+    ) == (1, 5)
+
+    session = ops["/api/v1/widget/session"]["post"]["responses"]["200"]
+    ref = session["content"]["application/json"]["schema"]["$ref"]
+    site_ref = schemas[ref.rsplit("/", 1)[1]]["properties"]["site"]
+    site = schemas[(site_ref.get("$ref") or site_ref["allOf"][0]["$ref"]).rsplit("/", 1)[1]]
+    assert {"open", "next_open_at", "online", "settings"} <= set(site["properties"])

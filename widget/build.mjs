@@ -9,7 +9,7 @@ import { gzipSync } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "dist");
-// Budgets in gzipped bytes (issue 5); tests/browser/test_widget_budget.py checks them too.
+// Budgets in gzipped bytes (issue 5); tests/test_widget_build.py checks them too.
 const BUDGET = { loader: 4 * 1024, frame: 40 * 1024 };
 const common = { bundle: true, minify: true, target: ["es2020"], legalComments: "none", logLevel: "warning" };
 

@@ -30,6 +30,8 @@ class EndpointDoc:
     status: int = 200
     errors: tuple[int, ...] = field(default_factory=tuple)
     body_is_list: bool = False
+    #: For a 201 endpoint that may also answer 200 with the same schema: when it does.
+    also_200: str | None = None
 
 
 def endpoint(rule: str, method: str, doc: EndpointDoc) -> Callable[[F], F]:

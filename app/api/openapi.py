@@ -109,6 +109,11 @@ def _operation(endpoint: str, doc: EndpointDoc, rule: str) -> dict[str, Any]:
             "description": "A resend: the stored message",
             "content": {"application/json": {"schema": doc.response}},
         }
+    elif doc.also_200:
+        responses["200"] = {
+            "description": doc.also_200,
+            "content": {"application/json": {"schema": doc.response}},
+        }
     errors = set(doc.errors) | ({400, 413} if doc.body is not None else set()) | {503}
     if doc.query is not None:
         errors.add(422)

@@ -14,6 +14,8 @@ from app.schemas.tickets import (
     MessagePageQuery,
     OkOut,
     ParticipantIn,
+    RatingEnvelope,
+    RatingIn,
     ReadIn,
     TicketEnvelope,
     TicketListOut,
@@ -22,7 +24,7 @@ from app.schemas.tickets import (
     TicketStartIn,
     TicketStartOut,
 )
-from app.services import messages, tickets
+from app.services import messages, ratings, tickets
 from app.services.views import ticket_view, ticket_views
 
 
@@ -215,3 +217,24 @@ def mark_read(ticket_id: str) -> tuple[Response, int]:
     data = json_body(ReadIn())
     messages.mark_read(principal, ticket_id, data["seq"])
     return reply(OkOut(), {"ok": True})
+
+
+@endpoint(
+    "/tickets/<ticket_id>/rating",
+    "POST",
+    EndpointDoc(
+        "The visitor rates its resolved ticket (201); rating it again replaces the rating (200)",
+        "tickets",
+        auth="visitor",
+        body=RatingIn,
+        response=RatingEnvelope,
+        status=201,
+        errors=(401, 403, 404, 409, 422),
+        also_200="The ticket was rated before: this rating replaced it",
+    ),
+)
+def rate_ticket(ticket_id: str) -> tuple[Response, int]:
+    principal = current_principal(visitors=True)
+    data = json_body(RatingIn())
+    result = ratings.rate_ticket(principal, ticket_id, data["score"], data.get("comment"))
+    return reply(RatingEnvelope(), {"rating": result.rating}, 201 if result.created else 200)

@@ -1,12 +1,14 @@
-"""The widget frame's session endpoint (public: the site key is the credential)."""
+"""The widget frame's endpoints: its session (public: the site key is the credential) and
+what the visitor tells about itself (visitor token)."""
 
 from __future__ import annotations
 
 from flask import Response, request
 
 from app.api import EndpointDoc, endpoint, json_body, reply
-from app.schemas.widget import WidgetSessionIn, WidgetSessionOut
-from app.services.widget import start_widget_session
+from app.auth.web import current_principal
+from app.schemas.widget import VisitorEnvelope, VisitorPatchIn, WidgetSessionIn, WidgetSessionOut
+from app.services.widget import start_widget_session, update_visitor
 
 
 @endpoint(
@@ -31,3 +33,22 @@ def widget_session() -> tuple[Response, int]:
         user_agent=request.headers.get("User-Agent"),
     )
     return reply(WidgetSessionOut(), result)
+
+
+@endpoint(
+    "/widget/visitor",
+    "PATCH",
+    EndpointDoc(
+        "The visitor's name, e-mail and pre-chat answers (stored before its first message too)",
+        "widget",
+        auth="visitor",
+        body=VisitorPatchIn,
+        response=VisitorEnvelope,
+        errors=(401, 403, 422),
+    ),
+)
+def patch_visitor() -> tuple[Response, int]:
+    principal = current_principal(visitors=True)
+    data = json_body(VisitorPatchIn())
+    visitor = update_visitor(principal, data)
+    return reply(VisitorEnvelope(), {"visitor": visitor})

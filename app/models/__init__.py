@@ -1,5 +1,6 @@
 """Plain SQLAlchemy models: columns and constraints only, no side effects."""
 
+from app.models.rating import Rating
 from app.models.site import FaqEntry, Site, Visitor
 from app.models.ticket import Message, Participant, Ticket
 from app.models.workspace import Agent, ApiToken, Workspace
@@ -13,6 +14,7 @@ __all__ = [
     "Message",
     "Participant",
     "PushSubscription",
+    "Rating",
     "Site",
     "Ticket",
     "Visitor",

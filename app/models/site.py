@@ -58,6 +58,9 @@ class Visitor(db.Model):  # type: ignore[name-defined,misc]
     page_title: Mapped[str | None] = mapped_column(String(500))
     referrer: Mapped[str | None] = mapped_column(String(2048))
     user_agent: Mapped[str | None] = mapped_column(String(500))
+    #: Answers to the site's custom pre-chat fields, by field name (name and e-mail have
+    #: their own columns).
+    attributes: Mapped[dict[str, str] | None] = mapped_column(JSON)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
 

@@ -52,11 +52,27 @@ class BusinessHours(StrictSchema):
             raise ValidationError("Unknown time zone.") from exc
 
 
+#: A pre-chat field's name: ``name`` and ``email`` fill the visitor's own columns, any other
+#: is kept in the visitor's ``attributes``.
+PRECHAT_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+
+
 class PrechatField(StrictSchema):
-    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$"))
+    name = fields.String(required=True, validate=validate.Regexp(PRECHAT_NAME))
     label = TrimmedString(required=True, validate=validate.Length(min=1, max=100))
     type = fields.String(load_default="text", validate=validate.OneOf(("text", "email")))
     required = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _email_is_an_email(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("name") == "email" and data.get("type") != "email":
+            raise ValidationError("The email field must have the type email.", "type")
+
+
+def _unique_names(value: list[dict[str, Any]]) -> None:
+    names = [field["name"] for field in value]
+    if len(names) != len(set(names)):
+        raise ValidationError("Each pre-chat field needs its own name.")
 
 
 class SiteSettingsIn(StrictSchema):
@@ -67,7 +83,8 @@ class SiteSettingsIn(StrictSchema):
     locale = fields.String(validate=validate.Regexp(r"^[a-z]{2}(?:-[A-Z]{2})?$"))
     business_hours = fields.Nested(BusinessHours, allow_none=True)
     prechat_fields = fields.List(
-        fields.Nested(PrechatField), validate=validate.Length(max=MAX_PRECHAT_FIELDS)
+        fields.Nested(PrechatField),
+        validate=[validate.Length(max=MAX_PRECHAT_FIELDS), _unique_names],
     )
     bot_enabled = fields.Boolean()
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.limits import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS, MAX_SEQ
+from app.limits import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS, MAX_RATING_COMMENT_CHARS, MAX_SEQ
+from app.models.rating import RATING_MAX, RATING_MIN
 from app.models.ticket import TICKET_STATUSES
 from app.schemas.agents import AgentOut
 from app.schemas.base import Id, StrictInteger, StrictSchema, Timestamp, TrimmedString
@@ -38,6 +39,12 @@ class VisitorOut(Schema):
     name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     external_id = fields.String(allow_none=True)
+    attributes = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={"description": "Answers to the site's custom pre-chat fields, by name."},
+    )
     current_url = fields.String(allow_none=True)
     last_seen_at = Timestamp(allow_none=True)
     status = fields.String(metadata={"description": "online, away or offline"})
@@ -50,6 +57,11 @@ class ParticipantOut(Schema):
     role = fields.String()
 
 
+class RatingOut(Schema):
+    score = fields.Integer(metadata={"description": "1 (bad) to 5 (great)"})
+    comment = fields.String(allow_none=True)
+
+
 class TicketOut(Schema):
     id = fields.String(attribute="ticket.id")
     site_id = fields.String(attribute="ticket.site_id")
@@ -60,6 +72,11 @@ class TicketOut(Schema):
     last_seq = fields.Integer()
     last_message = fields.Nested(MessageOut, allow_none=True)
     unread_count = fields.Integer()
+    rating = fields.Nested(
+        RatingOut,
+        allow_none=True,
+        metadata={"description": "The visitor's satisfaction rating, once given."},
+    )
     created_at = Timestamp(attribute="ticket.created_at")
     updated_at = Timestamp(attribute="ticket.updated_at")
     last_activity_at = Timestamp(attribute="ticket.last_activity_at")
@@ -151,3 +168,16 @@ class ReadIn(StrictSchema):
 
 class OkOut(Schema):
     ok = fields.Boolean()
+
+
+class RatingIn(StrictSchema):
+    score = StrictInteger(required=True, validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
+    comment = TrimmedString(
+        validate=validate.Length(max=MAX_RATING_COMMENT_CHARS),
+        allow_none=True,
+        load_default=None,
+    )
+
+
+class RatingEnvelope(Schema):
+    rating = fields.Nested(RatingOut)

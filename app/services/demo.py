@@ -44,8 +44,18 @@ class Demo:
     site_key: str
 
 
-def ensure_demo(email: str, password: str, workspace_name: str, base_url: str) -> Demo:
-    """Create the demo owner, a second agent, a site, FAQ and canned replies if absent."""
+def ensure_demo(
+    email: str,
+    password: str,
+    workspace_name: str,
+    base_url: str,
+    demo_page_url: str | None = None,
+) -> Demo:
+    """Create the demo owner, a second agent, a site, FAQ and canned replies if absent.
+
+    The site may be framed by the app's own origin and by the demo host page's
+    (``demo_page_url``); origins missing from an existing demo site are added, once.
+    """
     with write_transaction() as session:
         owner = session.scalar(select(Agent).where(Agent.email == email))
         if owner is None:
@@ -73,17 +83,19 @@ def ensure_demo(email: str, password: str, workspace_name: str, base_url: str) -
         site = session.scalar(
             select(Site).where(Site.workspace_id == owner.workspace_id).order_by(Site.created_at)
         )
-        origin = _origin(base_url)
-        if site is not None and origin and origin not in (site.allowed_origins or []):
+        wanted = [o for o in (_origin(base_url), _origin(demo_page_url)) if o]
+        if site is not None:
             # Served on another port or PUBLIC_URL now: the demo host page must still embed it.
-            site.allowed_origins = [*(site.allowed_origins or []), origin]
+            missing = [o for o in wanted if o not in (site.allowed_origins or [])]
+            if missing:
+                site.allowed_origins = [*(site.allowed_origins or []), *missing]
         if site is None:
             site = Site(
                 workspace_id=owner.workspace_id,
                 name="Demo site",
                 site_key=DEMO_SITE_KEY,
                 site_secret="demo-secret-" + owner.id,
-                allowed_origins=[origin] if origin else [],
+                allowed_origins=list(dict.fromkeys(wanted)),
                 settings={"bot_enabled": True},
             )
             session.add(site)
@@ -109,9 +121,11 @@ def ensure_demo(email: str, password: str, workspace_name: str, base_url: str) -
         return Demo(agent_id=owner.id, site_id=site.id, site_key=site.site_key)
 
 
-def _origin(base_url: str) -> str | None:
-    """The web origin of ``base_url`` (where the demo host page lives), if it has one."""
-    parts = urlsplit(base_url)
+def _origin(url: str | None) -> str | None:
+    """The web origin of ``url``, if it has one."""
+    if not url:
+        return None
+    parts = urlsplit(url)
     try:
         return normalize_origin(f"{parts.scheme}://{parts.netloc}")
     except ValidationError:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 
 from app.auth.principal import Principal
 from app.extensions import db
-from app.models import Agent, Message, Participant, Ticket, Visitor
+from app.models import Agent, Message, Participant, Rating, Ticket, Visitor
 from app.services import presence_store
 
 
@@ -24,6 +24,7 @@ class VisitorView:
     name: str | None = None
     email: str | None = None
     external_id: str | None = None
+    attributes: dict[str, str] | None = None
     current_url: str | None = None
     last_seen_at: datetime | None = None
     status: str = "offline"
@@ -47,6 +48,7 @@ class TicketView:
     last_seq: int = 0
     last_message: Message | None = None
     unread_count: int = 0
+    rating: Rating | None = None
 
 
 def visitor_view(
@@ -60,6 +62,7 @@ def visitor_view(
         name=visitor.name,
         email=visitor.email,
         external_id=visitor.external_id,
+        attributes=visitor.attributes,
         current_url=visitor.current_url,
         last_seen_at=visitor.last_seen_at,
         status=status,
@@ -76,6 +79,7 @@ class _Related:
     agents: dict[str, Agent]
     agent_list: dict[str, AgentView]
     visitor_status: dict[str, str]
+    ratings: dict[str, Rating]
 
 
 def ticket_views(viewer: Principal, tickets: Sequence[Ticket]) -> list[TicketView]:
@@ -140,6 +144,10 @@ def _related(tickets: Sequence[Ticket]) -> _Related:
         agents=agents,
         agent_list=agent_views(list(agents.values())),
         visitor_status=presence_store.statuses("visitor", {t.visitor_id for t in tickets}),
+        ratings={
+            r.ticket_id: r
+            for r in db.session.scalars(select(Rating).where(Rating.ticket_id.in_(ids)))
+        },
     )
 
 
@@ -172,6 +180,7 @@ def _assemble(
                 last_seq=last_seqs[t.id],
                 last_message=messages.get((t.id, last_seqs[t.id])),
                 unread_count=unread.get(t.id, 0),
+                rating=related.ratings.get(t.id),
             )
         )
     return views

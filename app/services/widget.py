@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.principal import Principal
 from app.auth.tokens import identity_hash_matches
 from app.auth.visitors import issue_visitor_token, visitor_principal
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.lib.ids import new_id
 from app.lib.timeutil import utcnow
 from app.models import Agent, Site, Ticket, Visitor
-from app.services import presence_store
+from app.services import presence_store, ticket_state
+from app.services.business_hours import opening
 from app.services.sites import site_settings
 from app.services.transaction import write_transaction
 from app.services.views import TicketView, VisitorView, ticket_views, visitor_view
@@ -75,12 +76,67 @@ def start_widget_session(
         )
     )
     status = presence_store.statuses("visitor", [visitor_id]).get(visitor_id, "offline")
+    settings = site_settings(site)
+    hours = opening(settings.get("business_hours"), utcnow())
     return WidgetSession(
         visitor_token=issue_visitor_token(site.id, visitor_id),
         visitor=visitor_view(visitor, visitor_id, site.id, status),
-        site={"name": site.name, "settings": site_settings(site), "online": agents_online(site)},
+        site={
+            "name": site.name,
+            "settings": settings,
+            "online": agents_online(site),
+            "open": hours.open,
+            "next_open_at": hours.next_open_at,
+        },
         tickets=ticket_views(viewer, tickets),
     )
+
+
+def update_visitor(principal: Principal, changes: dict[str, Any]) -> VisitorView:
+    """Store what a visitor tells about itself: its pre-chat answers or an e-mail.
+
+    ``changes`` may hold ``name`` and ``email`` (``None`` clears them) and ``fields``, the
+    answers to the site's other pre-chat fields; a name that is not one of those fields is
+    refused. The visitor's row is created if this comes before its first message. Agents
+    see the change on the visitor's unresolved ticket, if it has one.
+    """
+    if not principal.is_visitor or principal.site_id is None:
+        raise Forbidden("Only a visitor may change itself.")
+    if not changes:
+        raise Invalid("Nothing to change: send name, email and/or fields.")
+    try:
+        visitor = _update_visitor(principal, changes)
+    except IntegrityError:
+        # Its first message stored the row at the same moment: now it exists.
+        visitor = _update_visitor(principal, changes)
+    status = presence_store.statuses("visitor", [visitor.id]).get(visitor.id, "offline")
+    return visitor_view(visitor, visitor.id, visitor.site_id, status)
+
+
+def _update_visitor(principal: Principal, changes: dict[str, Any]) -> Visitor:
+    answers: dict[str, str] = changes.get("fields") or {}
+    with write_transaction() as session:
+        site = session.get(Site, principal.site_id)
+        if site is None:
+            raise NotFound("Site not found.")
+        configured = site_settings(site).get("prechat_fields") or []
+        custom = {str(field["name"]) for field in configured} - {"name", "email"}
+        unknown = sorted(set(answers) - custom)
+        if unknown:
+            problems = {name: ["Not a pre-chat field of this site."] for name in unknown}
+            raise Invalid("Some fields are invalid.", fields={"fields": problems})
+        visitor = ticket_state.ensure_visitor(session, principal)
+        if "name" in changes:
+            visitor.name = changes["name"]
+        if "email" in changes:
+            visitor.email = changes["email"]
+        if answers:
+            visitor.attributes = {**(visitor.attributes or {}), **answers}
+        visitor.last_seen_at = utcnow()
+        active = ticket_state.active_ticket(principal.id)
+        if active is not None:
+            ticket_state.announce_ticket(session, active)
+    return visitor
 
 
 def agents_online(site: Site) -> bool:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.live import ROOT, Api, Server, free_port
+from tests.live import ROOT, Api, Client, Server, free_port
 
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 #: Generous: a loaded CI machine with two cores runs the server, Chromium and pytest at once.
@@ -180,6 +180,29 @@ def page(context: Any) -> Any:
 def workspace(api: Api) -> dict[str, Any]:
     """An owner (who is also the replying agent) and their bearer token."""
     return api.signup("Acme Shoes")
+
+
+@pytest.fixture
+def agent(app_server: Server, workspace: dict[str, Any]) -> Iterator[Client]:
+    """The workspace's owner as a connected agent (python-socketio)."""
+    client = Client(app_server.url, {"token": workspace["token"]}, ["polling", "websocket"])
+    client.connect()
+    yield client
+    client.disconnect()
+
+
+def join_first_ticket(agent: Client) -> tuple[str, list[dict[str, Any]]]:
+    """Wait for the visitor's first ticket, join it; its id and history."""
+    created = agent.wait_for("ticket:created", timeout=TIMEOUT_MS / 1000)
+    ticket_id = created["ticket"]["id"]
+    joined = agent.call("ticket:join", {"ticket_id": ticket_id})
+    assert joined["ok"], joined
+    return ticket_id, joined["messages"]
+
+
+def widget_frame(page: Any) -> Any:
+    """The widget's iframe as a Playwright Frame (for evaluate and wait_for_function)."""
+    return next(f for f in page.frames if "/widget/frame" in f.url)
 
 
 def make_site(

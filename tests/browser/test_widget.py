@@ -11,35 +11,18 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import STUB, TIMEOUT_MS, HostSite, make_site
-from tests.live import Api, Client, Server
+from tests.browser.conftest import STUB, TIMEOUT_MS, HostSite, join_first_ticket, make_site
+from tests.live import Api, Client
 
 expect.set_options(timeout=TIMEOUT_MS)
 
 LAUNCHER = "parley-widget button.l"
 FRAME = "parley-widget iframe"
-
-
-@pytest.fixture
-def agent(app_server: Server, workspace: dict[str, Any]) -> Iterator[Client]:
-    client = Client(app_server.url, {"token": workspace["token"]}, ["polling", "websocket"])
-    client.connect()
-    yield client
-    client.disconnect()
-
-
-def _join_first_ticket(agent: Client) -> tuple[str, list[dict[str, Any]]]:
-    created = agent.wait_for("ticket:created", timeout=TIMEOUT_MS / 1000)
-    ticket_id = created["ticket"]["id"]
-    joined = agent.call("ticket:join", {"ticket_id": ticket_id})
-    assert joined["ok"], joined
-    return ticket_id, joined["messages"]
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
@@ -76,7 +59,7 @@ def test_visitor_chats_with_an_agent_and_history_survives_a_reload(
     expect(mine.locator(".bd")).to_have_text(["Where is my order #1234?"])
     expect(mine.locator(".rc")).to_have_text("Sent")
 
-    ticket_id, history = _join_first_ticket(agent)
+    ticket_id, history = join_first_ticket(agent)
     assert [m["body"] for m in history] == ["Where is my order #1234?"]
     visitor_seq = history[-1]["seq"]
 
@@ -149,7 +132,7 @@ def test_api_calls_queued_before_load_run_in_order_and_unread_reaches_the_host(
 
     box.fill("Hallo")
     box.press("Enter")
-    ticket_id, _ = _join_first_ticket(agent)
+    ticket_id, _ = join_first_ticket(agent)
 
     page.evaluate("Parley.close()")
     expect(page.locator("parley-widget .p")).to_be_hidden()
@@ -338,7 +321,7 @@ def test_reconnecting_banner_and_catch_up_by_sync(
     chat = page.frame_locator(FRAME)
     chat.locator("textarea").fill("Hello?")
     chat.locator("textarea").press("Enter")
-    ticket_id, _ = _join_first_ticket(agent)
+    ticket_id, _ = join_first_ticket(agent)
     expect(chat.locator(".m.me .rc")).to_have_text("Sent")
 
     page.route("**/socket.io/**", lambda route: route.abort())
@@ -384,6 +367,6 @@ def test_a_send_without_ack_is_retried_with_the_same_client_id_and_stored_once(
 
     client_ids = {m.group(1) for b in sends if (m := re.search(r'"client_id":"([^"]+)"', b))}
     assert len(sends) == 2 and len(client_ids) == 1
-    ticket_id, history = _join_first_ticket(agent)
+    ticket_id, history = join_first_ticket(agent)
     assert [m["body"] for m in history] == ["Is anyone there?"]
     expect(chat.locator(".m.me")).to_have_count(1)

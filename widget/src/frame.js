@@ -9,6 +9,9 @@ const HOST = params.get("origin") || "";
 const POLLING = params.get("transport") === "polling";
 const EMBEDDED = window.parent !== window && /^https?:\/\/[^/]+$/.test(HOST);
 const TOKEN_KEY = "parley:vt:" + SITE_KEY;
+const SOUND_KEY = "parley:sound:" + SITE_KEY;
+const PRECHAT_KEY = "parley:pc:" + SITE_KEY;
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ACK_TIMEOUT_MS = 8000;
 const RETRY_MS = 2000;
 const TYPING_IDLE_MS = 2500;
@@ -44,7 +47,15 @@ const S = {
   page: null,
   locale: null,
   settings: {},
+  visitor: {},
   online: false,
+  siteOpen: true, // inside business hours (always, without any)
+  nextOpenAt: null,
+  openTimer: 0,
+  sound: store.get(SOUND_KEY) === "1",
+  audio: null,
+  prechat: false, // the pre-chat form is showing
+  rating: new Map(), // ticket id -> its rating card
   agents: new Map(),
   open: !EMBEDDED,
   started: false,
@@ -73,6 +84,21 @@ function h(tag, className, text) {
   if (className) el.className = className;
   if (text != null) el.textContent = text;
   return el;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A 24x24 stroke icon from path data (no markup parsing). */
+function icon(...paths) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  for (const d of paths) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
 }
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -123,8 +149,11 @@ const title = h("div", "t");
 const status = h("div", "st");
 const closeBtn = h("button", "x", "×");
 closeBtn.type = "button";
+const soundBtn = h("button", "ib snd");
+soundBtn.type = "button";
+soundBtn.append(icon("M3 9v6h4l5 5V4L7 9H3z", "M16 8.5a5 5 0 0 1 0 7", "M4 4l16 16"));
 heading.append(title, status);
-header.append(heading, closeBtn);
+header.append(heading, soundBtn, closeBtn);
 const banner = h("div", "bn");
 banner.setAttribute("role", "status");
 banner.hidden = true;
@@ -140,6 +169,14 @@ log.append(greeting);
 const typing = h("div", "ty");
 typing.setAttribute("aria-live", "polite");
 typing.hidden = true;
+// Pre-chat fields, before the first message of a new conversation (site settings).
+const prechat = h("form", "pc");
+prechat.noValidate = true;
+prechat.hidden = true;
+// Outside business hours: leave an e-mail to be answered there.
+const away = h("form", "aw");
+away.noValidate = true;
+away.hidden = true;
 const form = h("form", "cp");
 const input = h("textarea");
 input.rows = 1;
@@ -147,7 +184,7 @@ input.maxLength = 5000;
 const sendBtn = h("button", "sd");
 sendBtn.type = "submit";
 form.append(input, sendBtn);
-shell.append(header, banner, log, typing, form);
+shell.append(header, banner, log, typing, away, prechat, form);
 app.append(shell);
 if (!EMBEDDED) closeBtn.hidden = true;
 
@@ -158,10 +195,38 @@ function paintStrings() {
   sendBtn.textContent = t("send");
   closeBtn.setAttribute("aria-label", t("close"));
   log.setAttribute("aria-label", t("log"));
-  status.textContent = S.online ? t("online") : t("away");
+  paintStatus();
+  paintSound();
   if (!banner.hidden) banner.textContent = t(banner.dataset.key || "reconnecting");
   for (const item of S.outbox) receipt(item.el, item.failed ? "failed" : "sending");
   paintReceipts();
+  if (S.prechat) renderPrechat();
+  if (!away.hidden) renderAway();
+  for (const card of S.rating.values()) card.paint();
+}
+
+/** The header's second line: business hours first, then whether agents are around. */
+function paintStatus() {
+  if (!S.siteOpen) status.textContent = backText(S.nextOpenAt);
+  else status.textContent = S.online ? t("online") : t("away");
+}
+
+/** "Back at 9:00", "Back tomorrow at 9:00" or "Back on Monday at 9:00" (local time). */
+function backText(iso) {
+  const at = iso ? new Date(iso) : null;
+  if (!at || Number.isNaN(at.getTime())) return t("closed");
+  const time = `${at.getHours()}:${String(at.getMinutes()).padStart(2, "0")}`;
+  const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((midnight(at) - midnight(new Date())) / 864e5);
+  if (days <= 0) return t("backAt", { time });
+  if (days === 1) return t("backTomorrow", { time });
+  let day;
+  try {
+    day = at.toLocaleDateString(lang(), { weekday: "long" });
+  } catch {
+    day = at.toDateString().slice(0, 3);
+  }
+  return t("backOn", { day, time });
 }
 
 function applyLocale() {
@@ -304,6 +369,7 @@ async function rest(method, path, body) {
   if (!response.ok) {
     const error = new Error((data.error && data.error.message) || response.statusText);
     error.status = response.status;
+    error.fields = data.error && data.error.fields;
     throw error;
   }
   return data;
@@ -350,8 +416,11 @@ async function start() {
   banner.hidden = true;
   S.token = session.visitor_token;
   store.set(TOKEN_KEY, S.token);
-  S.settings = (session.site && session.site.settings) || {};
-  S.online = !!(session.site && session.site.online);
+  const site = session.site || {};
+  S.settings = site.settings || {};
+  S.online = !!site.online;
+  S.visitor = session.visitor || {};
+  setOpenHours(site.open !== false, site.next_open_at || null);
   applySettings();
   const tickets = session.tickets || [];
   toHost({ type: "active", value: tickets.length > 0 });
@@ -365,11 +434,35 @@ async function start() {
     } catch {
       /* sync after connecting fills the gap */
     }
+    onTicket(current);
   }
+  showPrechat();
+  showAway();
   connect();
 }
 
+/** Business hours: closed until ``nextOpenAt`` (then open again without a reload). */
+function setOpenHours(open, nextOpenAt) {
+  clearTimeout(S.openTimer);
+  S.siteOpen = open;
+  S.nextOpenAt = open ? null : nextOpenAt;
+  const wait = nextOpenAt ? new Date(nextOpenAt).getTime() - Date.now() : NaN;
+  if (!open && wait > 0 && wait < 2 ** 31) {
+    S.openTimer = setTimeout(() => setOpenHours(true, null), wait + 1000);
+  }
+  paintStatus();
+  showAway();
+}
+
 function restart() {
+  for (const card of S.rating.values()) card.el.remove();
+  S.rating.clear();
+  prechat.textContent = ""; // a new identity: its own answers, not what the last one typed
+  prechat.hidden = true;
+  form.hidden = false;
+  S.prechat = false;
+  delete away.dataset.saved;
+  away.textContent = "";
   if (S.socket) S.socket.disconnect();
   S.socket = null;
   clearInterval(S.heartbeat);
@@ -469,6 +562,7 @@ function connect() {
   socket.on("ticket:updated", ({ ticket }) => {
     if (ticket && ticket.status === "resolved" && S.ticket === ticket.id) S.ticket = null;
     else if (ticket && ticket.status !== "resolved") S.ticket = ticket.id;
+    if (ticket) onTicket(ticket);
   });
 }
 
@@ -523,7 +617,10 @@ function show(m, { history }) {
     if (S.typingHide && typing.dataset.sender === m.sender.id) hideTyping();
     if (!history) {
       toHost({ type: "message", message: publicMessage(m) });
-      if (m.kind === "text" && !looking()) setUnread(S.unread + 1);
+      if (m.kind === "text" && !looking()) {
+        setUnread(S.unread + 1);
+        if (m.sender.type === "agent") beep();
+      }
     }
   }
 }
@@ -577,7 +674,7 @@ function onPresence(event) {
   if (!event || !event.subject || event.subject.type !== "agent") return;
   S.agents.set(event.subject.id, event.status);
   S.online = [...S.agents.values()].includes("online");
-  status.textContent = S.online ? t("online") : t("away");
+  paintStatus();
 }
 
 function onTyping(event) {
@@ -601,10 +698,298 @@ function hideTyping() {
   typing.textContent = "";
 }
 
+// -- pre-chat fields --------------------------------------------------------------------------
+function prechatFields() {
+  const list = S.settings.prechat_fields;
+  return Array.isArray(list) ? list.filter((f) => f && typeof f.name === "string") : [];
+}
+
+/** What the visitor already told for a field (from a pre-chat form, identify() or PATCH). */
+function known(name) {
+  const v = S.visitor || {};
+  const value = name === "name" ? v.name : name === "email" ? v.email : (v.attributes || {})[name];
+  return typeof value === "string" ? value : "";
+}
+
+/** Before the first message of a new conversation: ask what the site wants to know, unless
+ * the visitor already answered (in this browser, or every field is known). */
+function showPrechat() {
+  const fields = prechatFields();
+  const missing = fields.some((f) => f.required && !known(f.name));
+  const answered = store.get(PRECHAT_KEY) === "1" || fields.every((f) => known(f.name));
+  const show = fields.length > 0 && !S.ticket && (missing || !answered);
+  if (show === S.prechat) return;
+  S.prechat = show;
+  if (show) renderPrechat();
+  prechat.hidden = !show;
+  form.hidden = show;
+  showAway();
+}
+
+function renderPrechat() {
+  const values = {};
+  for (const el of prechat.querySelectorAll("input")) values[el.name] = el.value;
+  prechat.textContent = "";
+  prechat.append(h("p", "pi", t("prechatIntro")));
+  for (const field of prechatFields()) {
+    const id = "pc-" + field.name;
+    const label = h("label", null, field.label || field.name);
+    label.htmlFor = id;
+    if (field.required) label.append(h("span", "rq", " *"));
+    const el = h("input");
+    el.id = id;
+    el.name = field.name;
+    el.type = field.type === "email" ? "email" : "text";
+    el.maxLength = field.type === "email" ? 254 : field.name === "name" ? 200 : 500;
+    el.required = !!field.required;
+    el.autocomplete = field.name === "email" ? "email" : field.name === "name" ? "name" : "off";
+    el.value = values[field.name] ?? known(field.name);
+    const error = h("div", "er");
+    error.id = id + "-e";
+    error.setAttribute("role", "alert");
+    el.setAttribute("aria-describedby", error.id);
+    prechat.append(label, el, error);
+  }
+  const go = h("button", "sd", t("startChat"));
+  go.type = "submit";
+  prechat.append(h("div", "er pe"), go);
+}
+
+function fieldError(name, key) {
+  const el = prechat.querySelector(`input[name="${CSS.escape(name)}"]`);
+  const error = el && el.nextElementSibling;
+  if (!el || !error) return;
+  error.textContent = key ? t(key) : "";
+  el.setAttribute("aria-invalid", key ? "true" : "false");
+}
+
+prechat.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { fields: {} };
+  let firstBad = null;
+  for (const field of prechatFields()) {
+    const el = prechat.querySelector(`input[name="${CSS.escape(field.name)}"]`);
+    const value = el ? el.value.trim() : "";
+    let problem = "";
+    if (field.required && !value) problem = "required";
+    else if (value && field.type === "email" && !EMAIL_RE.test(value)) problem = "badEmail";
+    fieldError(field.name, problem);
+    if (problem && !firstBad) firstBad = el;
+    if (!value) continue;
+    if (field.name === "name" || field.name === "email") body[field.name] = value;
+    else body.fields[field.name] = value;
+  }
+  if (firstBad) {
+    firstBad.focus();
+    return;
+  }
+  if (!Object.keys(body.fields).length) delete body.fields;
+  const general = prechat.querySelector(".pe");
+  general.textContent = "";
+  if (Object.keys(body).length) {
+    try {
+      S.visitor = (await rest("PATCH", "/widget/visitor", body)).visitor || S.visitor;
+      // A socket names its visitor when it connects: reconnect, so messages carry the name.
+      if (body.name && S.socket) {
+        S.socket.disconnect();
+        S.socket.connect();
+      }
+    } catch (error) {
+      const top = error.fields || {};
+      const names = [...Object.keys(top), ...Object.keys(top.fields || {})].filter((n) =>
+        prechatFields().some((f) => f.name === n),
+      );
+      for (const name of names) fieldError(name, name === "email" ? "badEmail" : "invalid");
+      if (!names.length) general.textContent = t("saveFailed");
+      return;
+    }
+  }
+  store.set(PRECHAT_KEY, "1");
+  S.prechat = false;
+  prechat.hidden = true;
+  form.hidden = false;
+  showAway();
+  input.focus();
+});
+
+// -- business hours: leave an e-mail ----------------------------------------------------------
+function showAway() {
+  const known = !!(S.visitor && S.visitor.email) && !away.dataset.saved;
+  const show = !S.siteOpen && !S.prechat && S.started && !known;
+  if (show && !away.firstChild) renderAway();
+  away.hidden = !show;
+}
+
+function renderAway() {
+  const typed = away.querySelector("input");
+  away.textContent = "";
+  if (away.dataset.saved) {
+    away.append(h("p", "pi", t("emailSaved", { email: away.dataset.saved })));
+    return;
+  }
+  const label = h("label", "pi", t("leaveEmail"));
+  label.htmlFor = "aw-e";
+  const el = h("input");
+  el.id = "aw-e";
+  el.type = "email";
+  el.name = "email";
+  el.autocomplete = "email";
+  el.maxLength = 254;
+  el.placeholder = t("emailPlaceholder");
+  if (typed) el.value = typed.value;
+  const save = h("button", "sd", t("save"));
+  save.type = "submit";
+  const row = h("div", "row");
+  row.append(el, save);
+  const error = h("div", "er");
+  error.setAttribute("role", "alert");
+  away.append(label, row, error);
+}
+
+away.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const el = away.querySelector("input");
+  const error = away.querySelector(".er");
+  const email = el.value.trim();
+  if (!EMAIL_RE.test(email)) {
+    error.textContent = t("badEmail");
+    el.focus();
+    return;
+  }
+  error.textContent = "";
+  try {
+    S.visitor = (await rest("PATCH", "/widget/visitor", { email })).visitor || S.visitor;
+  } catch (failure) {
+    error.textContent = t(failure.status === 422 ? "badEmail" : "saveFailed");
+    return;
+  }
+  away.dataset.saved = S.visitor.email || email;
+  renderAway();
+  away.hidden = false;
+});
+
+// -- satisfaction rating after a resolve ------------------------------------------------------
+/** A ticket changed: once resolved without a rating, ask for one (once per ticket). */
+function onTicket(ticket) {
+  if (ticket.status === "resolved") {
+    if (!ticket.rating && !S.rating.has(ticket.id)) S.rating.set(ticket.id, ratingCard(ticket.id));
+    showPrechat();
+  }
+}
+
+function ratingCard(ticketId) {
+  const el = h("form", "rt");
+  el.noValidate = true;
+  const keys = [...S.byId.values()].map(({ el: node }) => node._k).sort();
+  el._k = (keys[keys.length - 1] || "") + "|~"; // right after the newest message
+  const card = { el, score: 0, done: false, paint: null };
+  const question = h("p", "q");
+  const stars = h("div", "stars");
+  stars.setAttribute("role", "radiogroup");
+  const buttons = [1, 2, 3, 4, 5].map((score) => {
+    const star = h("button", "star", "★");
+    star.type = "button";
+    star.dataset.score = String(score);
+    star.setAttribute("role", "radio");
+    star.addEventListener("click", () => {
+      card.score = score;
+      card.paint();
+    });
+    stars.append(star);
+    return star;
+  });
+  const comment = h("textarea", "cm");
+  comment.rows = 2;
+  comment.maxLength = 1000;
+  const submit = h("button", "sd", "");
+  submit.type = "submit";
+  const error = h("div", "er");
+  error.setAttribute("role", "alert");
+  el.append(question, stars, comment, submit, error);
+  card.paint = () => {
+    if (card.done) {
+      el.textContent = "";
+      el.append(h("p", "q", t("rateThanks")));
+      return;
+    }
+    question.textContent = t("rateTitle");
+    stars.setAttribute("aria-label", t("rateTitle"));
+    for (const star of buttons) {
+      const score = Number(star.dataset.score);
+      star.classList.toggle("on", score <= card.score);
+      star.setAttribute("aria-checked", String(score === card.score));
+      star.setAttribute("aria-label", t("stars", { n: score }));
+    }
+    comment.placeholder = t("rateComment");
+    comment.setAttribute("aria-label", t("rateComment"));
+    submit.textContent = t("rateSend");
+    submit.disabled = !card.score;
+  };
+  el.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!card.score) return;
+    submit.disabled = true;
+    error.textContent = "";
+    try {
+      const body = { score: card.score, comment: comment.value.trim() || null };
+      await rest("POST", `/tickets/${encodeURIComponent(ticketId)}/rating`, body);
+      card.done = true;
+    } catch {
+      error.textContent = t("saveFailed");
+    }
+    card.paint();
+  });
+  card.paint();
+  place(el);
+  return card;
+}
+
+// -- sound: a short beep for agents' messages while the widget is closed or hidden -----------
+function paintSound() {
+  soundBtn.setAttribute("aria-pressed", String(S.sound));
+  soundBtn.setAttribute("aria-label", t(S.sound ? "soundOff" : "soundOn"));
+  soundBtn.title = t(S.sound ? "soundOff" : "soundOn");
+  soundBtn.classList.toggle("off", !S.sound);
+}
+
+function audio() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!S.audio && Context) S.audio = new Context();
+  if (S.audio && S.audio.state === "suspended") S.audio.resume().catch(() => {});
+  return S.audio;
+}
+
+soundBtn.addEventListener("click", () => {
+  S.sound = !S.sound;
+  store.set(SOUND_KEY, S.sound ? "1" : "0");
+  if (S.sound) audio(); // created inside a click, so the browser lets it play later
+  paintSound();
+});
+
+function beep() {
+  const ctx = S.sound && audio();
+  if (!ctx) return;
+  try {
+    const at = ctx.currentTime;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = "sine";
+    osc.frequency.setValueAtTime(880, at);
+    gain.gain.setValueAtTime(0.1, at);
+    gain.gain.exponentialRampToValueAtTime(0.001, at + 0.18);
+    osc.connect(gain);
+    gain.connect(ctx.destination);
+    osc.start(at);
+    osc.stop(at + 0.2);
+  } catch {
+    /* no audio output: stay silent */
+  }
+}
+
 // -- sending: optimistic bubble, one send in flight, resend with the same client_id ---------
 function send(text) {
   const body = text.trim();
-  if (!body) return;
+  if (!body || S.prechat) return;
   const item = { cid: uid(), body, ticket: S.ticket, failed: false };
   item.el = bubble({ body, sender: { type: "visitor" }, kind: "text" }, true);
   item.el._k = "~";
@@ -725,8 +1110,8 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") {
     toHost({ type: "close" });
   } else if (event.key === "Tab" && EMBEDDED) {
-    const focusable = [...shell.querySelectorAll("button, textarea, a[href], [tabindex='0']")].filter(
-      (el) => !el.hidden && !el.disabled,
+    const focusable = [...shell.querySelectorAll("button, input, textarea, a[href], [tabindex='0']")].filter(
+      (el) => !el.disabled && el.getClientRects().length > 0,
     );
     const first = focusable[0];
     const last = focusable[focusable.length - 1];

@@ -152,6 +152,7 @@
     if (frame) return;
     frame = d.createElement("iframe");
     frame.title = LABELS[lang()][2];
+    frame.allow = "autoplay"; // the sound toggle's beep
     var src =
       appOrigin +
       "/widget/frame?site_key=" +
