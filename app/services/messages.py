@@ -333,24 +333,14 @@ def _upsert_sender(
 ) -> None:
     """The sender is in the group and has read (and received) its own message."""
     table = Participant.__table__
-    stmt = _insert(session, table).values(
-        id=new_id(),
-        workspace_id=principal.workspace_id,
-        ticket_id=ticket_id,
-        subject_type=principal.kind,
-        subject_id=principal.id,
-        role=role,
-        delivered_seq=seq,
-        read_seq=seq,
-        created_at=now,
-    )
+    stmt = _participant_row(session, principal, ticket_id, role, seq, seq, now)
 
     def biggest(column: Any, other: Any) -> Any:
         return _greater(session, column, other)
 
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["ticket_id", "subject_type", "subject_id"],
+            index_elements=_PARTICIPANT_KEY,
             set_={
                 "read_seq": biggest(table.c.read_seq, stmt.excluded.read_seq),
                 "delivered_seq": biggest(table.c.delivered_seq, stmt.excluded.delivered_seq),
@@ -363,6 +353,32 @@ def _upsert_sender(
                 ),
             },
         )
+    )
+
+
+_PARTICIPANT_KEY = ["ticket_id", "subject_type", "subject_id"]
+
+
+def _participant_row(
+    session: Session,
+    principal: Principal,
+    ticket_id: str,
+    role: str,
+    delivered_seq: int,
+    read_seq: int,
+    now: Any,
+) -> Any:
+    """INSERT of the principal's participant row (the caller adds its ON CONFLICT)."""
+    return _insert(session, Participant.__table__).values(
+        id=new_id(),
+        workspace_id=principal.workspace_id,
+        ticket_id=ticket_id,
+        subject_type=principal.kind,
+        subject_id=principal.id,
+        role=role,
+        delivered_seq=delivered_seq,
+        read_seq=read_seq,
+        created_at=now,
     )
 
 
@@ -440,21 +456,11 @@ def _advance(principal: Principal, ticket_id: str, seq: int, *, read: bool) -> i
         ).first()
         if moved is None:
             role = "visitor" if principal.is_visitor else "observer"
+            first = _participant_row(
+                session, principal, ticket_id, role, seq, seq if read else 0, utcnow()
+            )
             inserted = session.execute(
-                _insert(session, people)
-                .values(
-                    id=new_id(),
-                    workspace_id=principal.workspace_id,
-                    ticket_id=ticket_id,
-                    subject_type=principal.kind,
-                    subject_id=principal.id,
-                    role=role,
-                    delivered_seq=seq,
-                    read_seq=seq if read else 0,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["ticket_id", "subject_type", "subject_id"])
-                .returning(people.c.id)
+                first.on_conflict_do_nothing(index_elements=_PARTICIPANT_KEY).returning(people.c.id)
             ).first()
             if inserted is None or seq == 0:
                 return int(session.scalar(select(column).where(mine)) or 0)

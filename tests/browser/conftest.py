@@ -114,6 +114,11 @@ class HostSite:
         return f"{self.origin}/page?{query}"
 
 
+#: The loader's launcher button and the widget's iframe, inside its shadow root.
+LAUNCHER = "parley-widget button.l"
+FRAME = "parley-widget iframe"
+
+
 def _require(condition: bool, reason: str) -> None:
     """Skip on a developer machine without the prerequisite; fail in CI, where it must exist."""
     if condition:

@@ -16,13 +16,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import STUB, TIMEOUT_MS, HostSite, join_first_ticket, make_site
+from tests.browser.conftest import (
+    FRAME,
+    LAUNCHER,
+    STUB,
+    TIMEOUT_MS,
+    HostSite,
+    join_first_ticket,
+    make_site,
+)
 from tests.live import Api, Client
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-LAUNCHER = "parley-widget button.l"
-FRAME = "parley-widget iframe"
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

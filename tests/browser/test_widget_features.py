@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
+    FRAME,
+    LAUNCHER,
     STUB,
     TIMEOUT_MS,
     HostSite,
@@ -25,8 +27,6 @@ from tests.live import Api, Client
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-LAUNCHER = "parley-widget button.l"
-FRAME = "parley-widget iframe"
 
 PRECHAT = [
     {"name": "name", "label": "Your name", "type": "text", "required": True},

@@ -18,6 +18,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
 
 from tests.browser.conftest import (
+    FRAME,
+    LAUNCHER,
     STUB,
     TIMEOUT_MS,
     HostSite,
@@ -29,8 +31,6 @@ from tests.live import Api, Client, Server
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-LAUNCHER = "parley-widget button.l"
-FRAME = "parley-widget iframe"
 
 XSS = [
     "<script>window.xss=1</script>",
