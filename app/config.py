@@ -17,6 +17,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _flag(name: str) -> bool:
+    return (_env(name, "") or "").lower() in ("1", "true", "yes")
+
+
 def async_mode_from_env() -> str:
     """The Socket.IO async mode chosen by ``ASYNC_MODE`` (eventlet by default)."""
     mode = (_env("ASYNC_MODE", "eventlet") or "eventlet").lower()
@@ -52,8 +56,37 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "PRESENCE_TTL_S": float(_env("PRESENCE_TTL_S", "30") or 30),
         "PRESENCE_SWEEP_S": float(_env("PRESENCE_SWEEP_S", "5") or 5),
         "SOCKET_REVALIDATE_S": float(_env("SOCKET_REVALIDATE_S", "30") or 30),
-        "MAX_INFLIGHT_SENDS": int(_env("MAX_INFLIGHT_SENDS", "16") or 16),
+        "MAX_INFLIGHT_SENDS": int(_env("MAX_INFLIGHT_SENDS", "64") or 64),
+        # Group commit of concurrent sends on PostgreSQL (app/services/message_writer.py);
+        # GROUP_COMMIT=0 stores each message in its own transaction (for comparison).
+        "GROUP_COMMIT": _env("GROUP_COMMIT", "1") not in ("0", "false", "no"),
         "SOCKETIO_CHANNEL": _env("SOCKETIO_CHANNEL", "flask-socketio"),
+        # Read cache of sites and presence summaries (app/services/cache.py): Redis with
+        # REDIS_URL, in-process otherwise; CACHE=0 reads everything from the database.
+        "CACHE_ENABLED": _env("CACHE", "1") not in ("0", "false", "no"),
+        # Notifications (app/jobs, app/notifications): outgoing requests to loopback or
+        # private addresses are refused unless allowed (local development and tests).
+        "WEBHOOK_ALLOW_PRIVATE": _flag("WEBHOOK_ALLOW_PRIVATE"),
+        "PUSH_ALLOW_PRIVATE": _flag("PUSH_ALLOW_PRIVATE"),
+        #: One push per ticket and recipient per this many seconds (later ones are counted).
+        "NOTIFY_COLLAPSE_S": float(_env("NOTIFY_COLLAPSE_S", "30") or 30),
+        #: First retry delay of a failed delivery; doubles per attempt.
+        "DELIVERY_RETRY_BASE_S": float(_env("DELIVERY_RETRY_BASE_S", "5") or 5),
+        #: "An agent replied" e-mails to a visitor: at most one per ticket per this many s.
+        "EMAIL_COLLAPSE_S": float(_env("EMAIL_COLLAPSE_S", "300") or 300),
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": int(_env("SMTP_PORT", "25") or 25),
+        "SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
+        "MAIL_FROM": _env("MAIL_FROM", "Parley <parley@localhost>"),
+        # OpenID Connect single sign-on for agents (app/auth/oidc.py): on when all three set.
+        "OIDC_ISSUER": _env("OIDC_ISSUER"),
+        "OIDC_CLIENT_ID": _env("OIDC_CLIENT_ID"),
+        "OIDC_CLIENT_SECRET": _env("OIDC_CLIENT_SECRET"),
+        "OIDC_PROVIDER_NAME": _env("OIDC_PROVIDER_NAME", "Single sign-on"),
+        #: Routing of a workspace that never chose (auto or manual; app/services/routing.py).
+        "ROUTING_DEFAULT_MODE": _env("ROUTING_DEFAULT_MODE", "auto"),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -10,7 +10,11 @@ mode when a message costs nothing but validation, a room emit and an ack. It nev
 - ``message:send {ticket_id?, client_id, body, kind?}`` -> ``message:new {message}`` to the
   ticket's group (its agents' room, the sending agent's room, the visitor's room), then the
   ack ``{ok, message}``.
+- ``ticket:updated`` to every agent and to the visitor after a message, coalesced per ticket
+  as Parley does (first at once, then at most one per second), so both servers carry the
+  same event traffic: with many agents in a workspace this inbox fan-out is most of it.
 - ``ticket:join``/``ticket:leave``, ``read``/``delivered`` (relayed to the group),
+
   ``typing`` (relayed, not to the sender), ``presence:heartbeat``, ``sync`` (empty).
 
 Started like Parley in each mode: ``python bench/relay.py`` (eventlet, or threading with
@@ -41,6 +45,7 @@ import itertools  # noqa: E402
 import logging  # noqa: E402
 import secrets  # noqa: E402
 import socket  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
@@ -160,7 +165,66 @@ def on_message_send(data: Any = None) -> dict[str, Any]:
         "created_at": _now(),
     }
     socketio.emit("message:new", {"message": message}, to=_group(ticket_id, who))
+    _announce(ticket_id, message)
     return {"ok": True, "message": message}
+
+
+#: ticket id -> (monotonic time of the last ticket:updated, latest message).
+_announced: dict[str, float] = {}
+_latest: dict[str, dict[str, Any]] = {}
+_scheduled: set[str] = set()
+ANNOUNCE_WINDOW_S = 1.0
+
+
+def _announce(ticket_id: str, message: dict[str, Any]) -> None:
+    """``ticket:updated`` to the agents and the visitor, coalesced per ticket like Parley's
+    (the first at once, then one trailing update per second), with a ticket of the same shape."""
+    _latest[ticket_id] = message
+    if ticket_id in _scheduled:
+        return
+    wait = ANNOUNCE_WINDOW_S - (time.monotonic() - _announced.get(ticket_id, -ANNOUNCE_WINDOW_S))
+    if wait <= 0:
+        _send_ticket_updated(ticket_id)
+    else:
+        _scheduled.add(ticket_id)
+        socketio.start_background_task(_trailing_update, ticket_id, wait)
+
+
+def _trailing_update(ticket_id: str, wait: float) -> None:
+    socketio.sleep(wait)
+    _scheduled.discard(ticket_id)
+    _send_ticket_updated(ticket_id)
+
+
+def _send_ticket_updated(ticket_id: str) -> None:
+    _announced[ticket_id] = time.monotonic()
+    message = _latest[ticket_id]
+    ticket = {
+        "id": ticket_id,
+        "site_id": "relay",
+        "status": "open",
+        "assignee": None,
+        "visitor": {
+            "id": ticket_id,
+            "site_id": "relay",
+            "name": "Visitor",
+            "email": None,
+            "external_id": None,
+            "current_url": None,
+            "last_seen_at": message["created_at"],
+            "status": "online",
+        },
+        "participants": [
+            {"type": "visitor", "id": ticket_id, "name": "Visitor", "role": "visitor"}
+        ],
+        "last_seq": message["seq"],
+        "last_message": message,
+        "unread_count": 1,
+        "created_at": message["created_at"],
+        "updated_at": message["created_at"],
+    }
+    socketio.emit("ticket:updated", {"ticket": ticket}, to="workspace")
+    socketio.emit("ticket:updated", {"ticket": ticket}, to=f"visitor:{ticket_id}")
 
 
 def on_ticket_join(data: Any = None) -> dict[str, Any]:

@@ -96,6 +96,8 @@ class Rest:
             },
         )
         token = out["token"]
+        # Each ticket has its own agent client: automatic assignment would add others.
+        self.call("PATCH", "/workspace", token, json={"routing": {"mode": "manual"}})
         site = self.call(
             "POST",
             "/sites",

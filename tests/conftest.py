@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
+from app.events import publish
 from app.extensions import db
 
 PG_SERVER = os.environ.get("PARLEY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -82,7 +83,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 def clear_database() -> None:
+    publish.quiesce()  # a ticket:updated being built would hold table locks; drop the rest
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
     else:

@@ -33,9 +33,11 @@ from app.limits import (
     SYNC_PAGE_MAX,
 )
 from app.models import Message, Participant, Ticket
+from app.notifications.hooks import notify_message_created
 from app.schemas.tickets import MESSAGE_OUT
-from app.services import ticket_state
-from app.services.transaction import write_transaction
+from app.services import message_writer, routing, ticket_state
+from app.services.bot_chat import after_message as bot_after_message
+from app.services.transaction import in_transaction, write_transaction
 
 #: Tries of the send transaction when a concurrent first message of the visitor races it.
 _SEND_ATTEMPTS = 3
@@ -58,6 +60,13 @@ def send_message(
 ) -> SendResult:
     """Store one message and publish it after commit; idempotent per sender and ``client_id``."""
     body, client_id = _checked(principal, body, client_id, kind)
+    if ticket_id is not None and looks_like_id(ticket_id) and not in_transaction():
+        writer = message_writer.writer_for_app()
+        if writer is not None:
+            db.session.rollback()  # hold no connection while the batch is written
+            stored = writer.send(principal, ticket_id, client_id, body, kind)
+            if stored is not None:
+                return SendResult(stored.message, stored.ticket_id, stored.duplicate)
     for attempt in range(_SEND_ATTEMPTS):
         try:
             with write_transaction() as session:
@@ -133,12 +142,24 @@ def sync_messages(
 
 def mark_read(principal: Principal, ticket_id: str, seq: int) -> int:
     """Everything up to ``seq`` is read (and so delivered) by the caller; returns the stored seq."""
-    return _advance(principal, ticket_id, seq, read=True)
+    return _advance_batched(principal, ticket_id, seq, read=True)
 
 
 def mark_delivered(principal: Principal, ticket_id: str, seq: int) -> int:
     """The caller's client has received everything up to ``seq``."""
-    return _advance(principal, ticket_id, seq, read=False)
+    return _advance_batched(principal, ticket_id, seq, read=False)
+
+
+def _advance_batched(principal: Principal, ticket_id: str, seq: int, *, read: bool) -> int:
+    """``_advance`` with the next group commit where there is one (PostgreSQL)."""
+    if looks_like_id(ticket_id) and not in_transaction():
+        writer = message_writer.writer_for_app()
+        if writer is not None:
+            db.session.rollback()  # hold no connection while the batch is written
+            stored = writer.receipt(principal, ticket_id, seq, read=read)
+            if stored is not None:
+                return stored
+    return _advance(principal, ticket_id, seq, read=read)
 
 
 def message_payload(message: Message) -> dict[str, object]:
@@ -259,23 +280,13 @@ def _append_fast(
     emit_after_commit(session, names.MESSAGE_NEW, message_payload(message), rooms)
     event = names.TICKET_CREATED if created else names.TICKET_UPDATED
     ticket_state.announce(session, ticket_id, principal.workspace_id, visitor_id, event)
+    notify_message_created(session, message, created=created)
+    bot_after_message(session, principal, ticket_id, seq)
     return SendResult(message, ticket_id, False)
 
 
-_DEFAULT_NAMES = {"visitor": "Visitor", "bot": "Bot", "system": ""}
-_MESSAGE_COLUMNS = (
-    "id",
-    "workspace_id",
-    "ticket_id",
-    "seq",
-    "client_id",
-    "kind",
-    "sender_type",
-    "sender_id",
-    "sender_name",
-    "body",
-    "created_at",
-)
+_DEFAULT_NAMES = message_writer.DEFAULT_NAMES
+_MESSAGE_COLUMNS = message_writer.MESSAGE_COLUMNS
 _MESSAGE_KEY = ["ticket_id", "sender_type", "sender_id", "client_id"]
 
 
@@ -404,6 +415,7 @@ def _append(
     result = _append_fast(session, principal, ticket.id, client_id, body, kind, created=created)
     if result is None:  # pragma: no cover - the ticket was just loaded or created
         raise NotFound("Ticket not found.")
+    routing.ticket_opened(session, ticket, created)
     return result
 
 

@@ -10,11 +10,12 @@ from app.auth.permissions import check_view_ticket
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.events import names, rooms
-from app.events.publish import coalesce_after_commit, emit_after_commit, emit_now
+from app.events.publish import Batcher, batch_after_commit, emit_after_commit, emit_now
 from app.extensions import db
 from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.models import Participant, Site, Ticket, Visitor
+from app.notifications.hooks import notify_ticket_updated
 from app.schemas.tickets import TICKET_OUT
 
 TEAM_VIEWER_ID = "team"
@@ -154,6 +155,7 @@ def ticket_group_rooms(ticket_id: str, visitor_id: str, *, agents_only: bool = F
 def announce_ticket(session: Session, ticket: Ticket, event: str = names.TICKET_UPDATED) -> None:
     """Queue ``ticket:created``/``ticket:updated`` for the workspace's agents and the visitor."""
     announce(session, ticket.id, ticket.workspace_id, ticket.visitor_id, event)
+    notify_ticket_updated(session, ticket, event)
 
 
 def announce(
@@ -165,24 +167,46 @@ def announce(
 ) -> None:
     """``announce_ticket`` by ids. The payloads are built after the commit, outside the
     ticket's row lock. Updates of one ticket are coalesced: at most one per second per
-    process, the first at once and the rest folded into one carrying the latest state."""
-    team_room, visitor_room = rooms.workspace_room(workspace_id), rooms.visitor_room(visitor_id)
+    process, the first at the next tick and the rest folded into one carrying the latest
+    state; the updates due at one tick are built together."""
     if event != names.TICKET_UPDATED:
+        team_room, visitor_room = rooms.workspace_room(workspace_id), rooms.visitor_room(visitor_id)
         payloads = _AudiencePayloads(ticket_id)
         emit_after_commit(session, event, lambda: payloads.get("team"), team_room)
         emit_after_commit(
             session, names.TICKET_UPDATED, lambda: payloads.get("visitor"), visitor_room
         )
         return
+    batch_after_commit(session, _updates, ticket_id, ticket_id)
 
-    def send() -> None:
-        fresh = _AudiencePayloads(ticket_id)
-        for audience, room in (("team", team_room), ("visitor", visitor_room)):
-            payload = fresh.get(audience)
-            if payload:
-                emit_now(names.TICKET_UPDATED, payload, room)
 
-    coalesce_after_commit(session, f"ticket:{ticket_id}", send)
+def announce_committed(ticket_id: str) -> None:
+    """``announce`` for a change that is already committed (the batching message writer)."""
+    _updates.submit(ticket_id, ticket_id)
+
+
+def _send_updates(ticket_ids: list[str]) -> None:
+    """``ticket:updated`` of each ticket to its workspace's agents and to its visitor."""
+    from app.services.views import audience_views_many
+
+    tickets = list(db.session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids))))
+    views = audience_views_many(tickets, TEAM_VIEWER_ID)
+
+    for ticket in tickets:
+        team, visitor = views[ticket.id]
+        emit_now(
+            names.TICKET_UPDATED,
+            {"ticket": TICKET_OUT.dump(team)},
+            rooms.workspace_room(ticket.workspace_id),
+        )
+        emit_now(
+            names.TICKET_UPDATED,
+            {"ticket": TICKET_OUT.dump(visitor)},
+            rooms.visitor_room(ticket.visitor_id),
+        )
+
+
+_updates = Batcher(_send_updates)
 
 
 class _AudiencePayloads:

@@ -15,6 +15,11 @@ from app.extensions import db, sqlite_begin
 _DEPTH_KEY = "parley.tx_depth"
 
 
+def in_transaction() -> bool:
+    """Whether the caller runs inside a ``write_transaction`` block."""
+    return bool(db.session().info.get(_DEPTH_KEY, 0))
+
+
 @contextmanager
 def write_transaction() -> Iterator[Session]:
     """Run the block in one transaction and commit it; roll back on any error.
