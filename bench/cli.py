@@ -22,6 +22,9 @@ from bench.targets import LOG_DIR, MODES, Server, log, raise_fd_limit
 REALTIME = ("steady", "search", "overload", "idle", "fanout")
 READ_PATH = ("history", "ticketlist")
 SCENARIOS = (*REALTIME, *READ_PATH)
+#: Scenarios named on the command line only (not part of ``all``): they start several servers.
+EXTRA = ("scaleout",)
+PARLEY_ONLY = (*READ_PATH, *EXTRA)
 
 #: Per-scenario defaults for options left unset on the command line.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -32,6 +35,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "fanout": {"recipients": 20, "rate": 25.0, "duration": 10.0, "grace": 5.0, "receipts": "none"},
     "history": {"depth": 100_000, "total": 1_000_000, "requests": 200},
     "ticketlist": {"count": 100_000, "requests": 200},
+    "scaleout": {"tickets": 50, "rate": 100.0, "duration": 8.0, "grace": 5.0},
 }
 COMMON: dict[str, Any] = {
     "tickets": 50,
@@ -57,7 +61,11 @@ def parser() -> argparse.ArgumentParser:
         "reads. Prints one JSON object per measured run on stdout; progress on stderr.",
     )
     p.add_argument(
-        "scenario", nargs="?", default="all", choices=(*SCENARIOS, "all"), help="default: all"
+        "scenario",
+        nargs="?",
+        default="all",
+        choices=(*SCENARIOS, *EXTRA, "all"),
+        help="default: all (every scenario but scaleout)",
     )
     p.add_argument("--target", choices=("parley", "relay", "both"), default="both")
     p.add_argument("--mode", choices=(*MODES, "all"), default="eventlet")
@@ -98,6 +106,12 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--clients", type=int, help="idle connections to open")
     o.add_argument("--hold", type=float, help="seconds to hold the idle connections")
     o.add_argument("--recipients", type=int, help="agents in the fan-out ticket")
+    x = p.add_argument_group("scaleout (N Parley processes behind nginx, Redis queue)")
+    x.add_argument("--processes", default="1,2", help="process counts to compare, e.g. 1,2")
+    x.add_argument("--lb", choices=("nginx",), default="nginx", help="the load balancer")
+    x.add_argument(
+        "--sources", type=int, default=64, help="loopback source addresses for the clients"
+    )
     r = p.add_argument_group("history and ticketlist")
     r.add_argument("--depth", type=int, help="messages in the history ticket")
     r.add_argument("--total", type=int, help="messages in the whole database")
@@ -137,6 +151,10 @@ def run_one(
     known: dict[tuple[str, str], float],
 ) -> list[dict[str, Any]]:
     opts = resolve(args, scenario)
+    if scenario == "scaleout":
+        from bench.scaleout import scaleout
+
+        return scaleout(mode, opts)
     server = Server(target, mode, db=args.db, pg_server=args.pg_url, redis_url=args.redis)
     fn: Callable[[Server, argparse.Namespace], list[dict[str, Any]]]
     if scenario == "overload":
@@ -171,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(max(1, args.repeat)):
                 relay_lines: dict[str, dict[str, Any]] = {}
                 for target in targets:
-                    if scenario in READ_PATH and target == "relay":
+                    if scenario in PARLEY_ONLY and target == "relay":
                         if args.target == "relay":
-                            log(f"{scenario} reads Parley's database; the relay has none: skipped")
+                            log(f"{scenario} measures Parley only; the relay is skipped")
                         continue
                     log(f"== {scenario} on {target} ({mode})" + (f", run {rep + 1}" if rep else ""))
                     try:

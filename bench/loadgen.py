@@ -3,7 +3,7 @@
 Run as ``python -m bench.loadgen``; the orchestrator (``bench.runner``) drives it with one
 JSON command per line on stdin and reads one JSON reply per line on stdout:
 
-- ``{"cmd": "setup", "url", "conns": [{"auth", "join": [ticket_id]}], "tickets": [{"id",
+- ``{"cmd": "setup", "url", "conns": [{"auth", "join": [ticket_id], "source"?}], "tickets": [{"id",
   "members": [conn], "senders": [conn]}], "receipts", "concurrency", "prefix"}``: open every
   connection (agents then send ``ticket:join``), reply with connect times and failures.
 - ``{"cmd": "run", "rate", "duration", "grace", "start_at"}``: from ``start_at``
@@ -291,8 +291,14 @@ class LoadGen:
         self.conns = [
             Conn(self, i, c["auth"], c.get("join", [])) for i, c in enumerate(cmd["conns"])
         ]
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        self.session = aiohttp.ClientSession(connector=connector)
+        # A client session per source address (``source`` of a connection: 127.0.0.x, so
+        # that nginx's ``hash $remote_addr`` can spread clients over processes).
+        self.sessions: dict[str, aiohttp.ClientSession] = {}
+        for source in {str(c.get("source") or "") for c in cmd["conns"]} | {""}:
+            local = (source, 0) if source else None
+            connector = aiohttp.TCPConnector(limit=0, force_close=False, local_addr=local)
+            self.sessions[source] = aiohttp.ClientSession(connector=connector)
+        sources = [str(c.get("source") or "") for c in cmd["conns"]]
         semaphore = asyncio.Semaphore(int(cmd.get("concurrency", 50)))
         times: list[float] = []
         errors: Counter[str] = Counter()
@@ -303,7 +309,8 @@ class LoadGen:
             nonlocal join_failed
             async with semaphore:
                 try:
-                    times.append(await conn.start(self.session, ws_url))
+                    session = self.sessions[sources[conn.idx]]
+                    times.append(await conn.start(session, ws_url))
                 except Refused as exc:
                     errors[f"refused {exc}"] += 1
                     await conn.close()
@@ -479,8 +486,7 @@ class LoadGen:
             conn.open = False
             if conn.reader is not None:
                 conn.reader.cancel()
-        session = getattr(self, "session", None)
-        if session is not None:
+        for session in getattr(self, "sessions", {}).values():
             await session.close()
         return {"closed": len(self.conns)}
 

@@ -128,8 +128,16 @@ class LoadClient:
         self.send_share: list[float] = [0.0] * len(self.workers)
 
     def setup(
-        self, url: str, plan: Plan, *, receipts: str = "none", concurrency: int = 50
+        self,
+        url: str,
+        plan: Plan,
+        *,
+        receipts: str = "none",
+        concurrency: int = 50,
+        sources: list[str] | None = None,
     ) -> dict[str, Any]:
+        """Open every connection; with ``sources``, connection ``c`` leaves from
+        ``sources[c % len(sources)]`` (loopback addresses for a load balancer's hash)."""
         n = len(self.workers)
         where_ticket = _partition(plan, n)
         conn_worker: dict[int, int] = {}
@@ -146,7 +154,7 @@ class LoadClient:
         for c, conn in enumerate(plan.conns):
             w = conn_worker[c]
             local[w][c] = len(conns[w])
-            conns[w].append(conn)
+            conns[w].append({**conn, "source": sources[c % len(sources)]} if sources else conn)
         tickets: list[list[dict[str, Any]]] = [[] for _ in range(n)]
         for t, ticket in enumerate(plan.tickets):
             w = where_ticket[t]

@@ -91,7 +91,9 @@ class Live:
         self.receipts = receipts
         self.client = LoadClient(args.workers)
         log(f"{server.label}: connecting {len(plan.conns)} clients")
-        self.connect = self.client.setup(server.url, plan, receipts=receipts)
+        self.connect = self.client.setup(
+            server.url, plan, receipts=receipts, sources=getattr(server, "sources", None)
+        )
         if self.connect["failed"] or self.connect["join_failed"]:
             log(f"{server.label}: connect problems: {self.connect['errors']}")
         log(

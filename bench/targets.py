@@ -214,8 +214,11 @@ class Server:
         db: str = "postgresql",
         pg_server: str = "",
         redis_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.target = target
+        #: set last in the server's environment (a cluster's shared DATABASE_URL, SECRET_KEY)
+        self.extra_env = dict(extra_env or {})
         self.mode = mode
         self.db_kind = db if target == "parley" else "none"
         self.database = Database(db, pg_server) if target == "parley" else None
@@ -280,6 +283,7 @@ class Server:
             env["REDIS_URL"] = self.redis_url
         if self.database is not None:
             env["DATABASE_URL"] = self.database.url
+        env.update(self.extra_env)
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             self.command(),

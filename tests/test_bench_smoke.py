@@ -14,6 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench.lb import nginx_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("PARLEY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = os.environ.get("PARLEY_TEST_BACKENDS", "postgresql,sqlite").split(",")
@@ -118,3 +122,40 @@ def test_ticket_list_of_a_seeded_workspace() -> None:
         assert line["workspace_tickets"] == 300
         assert line["lost"] == 0
         assert line["delivered"] > 0
+
+
+@pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (.ci/run installs it)")
+def test_scaleout_runs_two_processes_behind_nginx() -> None:
+    """``bench scaleout``: two Parley processes behind nginx, clients spread over both."""
+    lines = run_bench(
+        "scaleout",
+        "--processes",
+        "2",
+        "--tickets",
+        "2",
+        "--rate",
+        "10",
+        "--duration",
+        "1",
+        "--search-duration",
+        "1",
+        "--steps",
+        "1",
+        "--grace",
+        "3",
+        "--warmup",
+        "0.3",
+    )
+    assert [line["case"] for line in lines] == ["search, 2 processes", "steady, 2 processes"]
+    for line in lines:
+        assert line["scenario"] == "scaleout"
+        assert line["target"] == "parley"
+        assert line["processes"] == 2
+        assert line["lb"] == "nginx"
+        assert sorted(line["conns_per_process"].values()) == [2, 2]
+        assert line["sent"] > 0
+        assert line["delivered"] == line["sent"]
+        assert line["lost"] == 0
+        assert line["duplicates"] == 0
+        assert line["ack_missing"] == 0
+        assert line["server_alive"]

@@ -18,7 +18,7 @@ from app.auth.principal import Principal
 from app.events import names, rooms
 from app.events.publish import emit_now
 from app.extensions import db, socketio
-from app.services import connections, presence_store
+from app.services import connections, presence_store, routing, site_cache
 from app.services.presence import (
     DEFAULT_SWEEP_S,
     DEFAULT_TTL_S,
@@ -237,7 +237,9 @@ def announce_presence(subject: Subject, status: str, last_seen_at: str) -> None:
     to = [rooms.workspace_room(subject.workspace_id)]
     if subject.type == "agent":
         to.append(rooms.workspace_visitors_room(subject.workspace_id))
+        site_cache.forget_presence(subject.workspace_id)
     emit_now(names.PRESENCE, payload, to)
+    routing.agent_presence_changed(subject.workspace_id, subject.type, status)
 
 
 def init_presence(app: Flask) -> None:

@@ -16,6 +16,7 @@ from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.models import Site
 from app.schemas.sites import DEFAULT_SETTINGS
+from app.services import site_cache
 from app.services.transaction import write_transaction
 
 
@@ -44,6 +45,7 @@ def create_site(
             settings=dict(settings or {}),
         )
         session.add(site)
+        site_cache.forget_site(session, site.site_key)
     return site
 
 
@@ -68,8 +70,9 @@ def get_site(principal: Principal, site_id: str) -> Site:
 def update_site(principal: Principal, site_id: str, changes: dict[str, Any]) -> Site:
     """Rename, set allowed origins, or merge settings (owners and admins)."""
     require_manager(principal)
-    with write_transaction():
+    with write_transaction() as session:
         site = get_site(principal, site_id)
+        site_cache.forget_site(session, site.site_key)
         if "name" in changes:
             site.name = changes["name"]
         if "allowed_origins" in changes:

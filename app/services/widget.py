@@ -5,22 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.principal import Principal
-from app.auth.tokens import identity_hash_matches
-from app.auth.visitors import issue_visitor_token, visitor_principal
+from app.auth.tokens import identity_hash_matches, read_visitor_token
+from app.auth.visitors import issue_visitor_token
 from app.errors import Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.lib.ids import new_id
+from app.lib.ids import looks_like_id, new_id
 from app.lib.timeutil import utcnow
-from app.models import Agent, Site, Ticket, Visitor
-from app.services import presence_store, ticket_state
+from app.models import Site, Ticket, Visitor
+from app.services import presence_store, site_cache, ticket_state
 from app.services.business_hours import opening
+from app.services.site_cache import PublicSite
 from app.services.sites import site_settings
 from app.services.transaction import write_transaction
 from app.services.views import TicketView, VisitorView, ticket_views, visitor_view
+from app.services.visitors import note_first_visit
 
 #: How many of a returning visitor's tickets the session brings back.
 SESSION_TICKETS = 20
@@ -47,14 +50,11 @@ def start_widget_session(
     An anonymous newcomer gets a token for a fresh id and no row is stored until its first
     message. A verified identity (HMAC ``user_hash``) maps to the same visitor every time.
     """
-    site = db.session.scalar(select(Site).where(Site.site_key == site_key))
-    if site is None:
-        raise NotFound("Unknown site key.")
-    principal = visitor_principal(visitor_token, site) if visitor_token else None
-    visitor_id = principal.id if principal else new_id()
+    site = site_by_key(site_key)
+    visitor_id = _token_visitor(visitor_token, site["id"]) or new_id()
     if identity:
         if not identity_hash_matches(
-            site.site_secret, identity["external_id"], identity["user_hash"]
+            _site_secret(site["id"]), identity["external_id"], identity["user_hash"]
         ):
             raise Forbidden("The identity's user_hash does not match.")
         try:
@@ -63,9 +63,11 @@ def start_widget_session(
             # The same person identified in another tab at the same moment: now it exists.
             visitor_id = _identified_visitor(site, visitor_id, identity)
 
-    visitor = _touch(site, visitor_id, page, user_agent)
+    visitor = _touch(visitor_id, page, user_agent)
+    if not site["installed"]:
+        _note_installed(site)
     viewer = Principal(
-        kind="visitor", workspace_id=site.workspace_id, id=visitor_id, site_id=site.id
+        kind="visitor", workspace_id=site["workspace_id"], id=visitor_id, site_id=site["id"]
     )
     tickets = list(
         db.session.scalars(
@@ -76,15 +78,15 @@ def start_widget_session(
         )
     )
     status = presence_store.statuses("visitor", [visitor_id]).get(visitor_id, "offline")
-    settings = site_settings(site)
+    settings = site["settings"]
     hours = opening(settings.get("business_hours"), utcnow())
     return WidgetSession(
-        visitor_token=issue_visitor_token(site.id, visitor_id),
-        visitor=visitor_view(visitor, visitor_id, site.id, status),
+        visitor_token=issue_visitor_token(site["id"], visitor_id),
+        visitor=visitor_view(visitor, visitor_id, site["id"], status),
         site={
-            "name": site.name,
+            "name": site["name"],
             "settings": settings,
-            "online": agents_online(site),
+            "online": site_cache.agents_online(site["workspace_id"]),
             "open": hours.open,
             "next_open_at": hours.next_open_at,
         },
@@ -139,25 +141,37 @@ def _update_visitor(principal: Principal, changes: dict[str, Any]) -> Visitor:
     return visitor
 
 
-def agents_online(site: Site) -> bool:
-    """Whether an agent of the site's workspace is connected and available."""
-    agents = list(
-        db.session.execute(
-            select(Agent.id, Agent.availability).where(
-                Agent.workspace_id == site.workspace_id, Agent.is_active.is_(True)
-            )
-        ).all()
-    )
-    live = presence_store.statuses("agent", [a.id for a in agents])
-    return any(live.get(a.id) == "online" and a.availability == "online" for a in agents)
+def _token_visitor(visitor_token: str | None, site_id: str) -> str | None:
+    """The visitor id a valid token of this site names (others are simply ignored)."""
+    claims = read_visitor_token(current_app.config["SECRET_KEY"], visitor_token)
+    if claims is None or claims[0] != site_id or not looks_like_id(claims[1]):
+        return None
+    return claims[1]
 
 
-def _identified_visitor(site: Site, visitor_id: str, identity: dict[str, Any]) -> str:
+def _site_secret(site_id: str) -> str:
+    """The HMAC secret of identity checks: read when needed, never cached."""
+    secret = db.session.scalar(select(Site.site_secret).where(Site.id == site_id))
+    if secret is None:
+        raise NotFound("Unknown site key.")
+    return str(secret)
+
+
+def _note_installed(site: PublicSite) -> None:
+    """The site's first widget session marks it installed; its cached copy then goes."""
+    row = db.session.get(Site, site["id"])
+    if row is None:
+        return
+    note_first_visit(row)
+    site_cache.forget_site(None, site["site_key"])
+
+
+def _identified_visitor(site: PublicSite, visitor_id: str, identity: dict[str, Any]) -> str:
     """The visitor for a verified external id: the known one, or this one, now identified."""
     with write_transaction() as session:
         known = session.scalar(
             select(Visitor).where(
-                Visitor.site_id == site.id, Visitor.external_id == identity["external_id"]
+                Visitor.site_id == site["id"], Visitor.external_id == identity["external_id"]
             )
         )
         if known is None:
@@ -166,7 +180,9 @@ def _identified_visitor(site: Site, visitor_id: str, identity: dict[str, Any]) -
                 visitor_id = new_id()  # an anonymous token of another person: start afresh
                 current = None
             if current is None:
-                current = Visitor(id=visitor_id, workspace_id=site.workspace_id, site_id=site.id)
+                current = Visitor(
+                    id=visitor_id, workspace_id=site["workspace_id"], site_id=site["id"]
+                )
                 session.add(current)
             known = current
             known.external_id = identity["external_id"]
@@ -178,9 +194,7 @@ def _identified_visitor(site: Site, visitor_id: str, identity: dict[str, Any]) -
         return str(known.id)
 
 
-def _touch(
-    site: Site, visitor_id: str, page: dict[str, Any] | None, user_agent: str | None
-) -> Visitor | None:
+def _touch(visitor_id: str, page: dict[str, Any] | None, user_agent: str | None) -> Visitor | None:
     """Record where a stored visitor is now; anonymous newcomers are not stored."""
     visitor = db.session.get(Visitor, visitor_id)
     if visitor is None:
@@ -202,11 +216,12 @@ def _touch(
     return visitor
 
 
-def site_by_key(site_key: str) -> Site:
-    """The site a widget frame is served for, by its public key (``not_found`` if unknown)."""
-    site: Site | None = (
-        db.session.scalar(select(Site).where(Site.site_key == site_key)) if site_key else None
-    )
+def site_by_key(site_key: str) -> PublicSite:
+    """The site a widget is served for, by its public key (``not_found`` if unknown).
+
+    Read through the cache: plain data, without the site's secret.
+    """
+    site = site_cache.public_site(site_key)
     if site is None:
         raise NotFound("Unknown site key.")
     return site

@@ -10,21 +10,19 @@ from __future__ import annotations
 import html
 import json
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, send_from_directory
+from flask import Blueprint, Response, request
 
-from app.errors import NotFound, Unavailable
+from app.errors import NotFound
 from app.services.widget import site_by_key
+from app.web.builds import BuildCache, hashed_asset
 
 bp = Blueprint("widget", __name__)
 
 #: The loader's URL never changes, so browsers keep it only briefly and then revalidate.
 LOADER_MAX_AGE_S = 300
-#: Hashed assets change name when their content changes: cache them for a year.
-ASSET_MAX_AGE_S = 365 * 24 * 3600
 MAX_SITE_KEY_CHARS = 64
 
 _FRAME_HTML = """<!doctype html>
@@ -55,38 +53,13 @@ class Build:
     assets: frozenset[str]
 
 
-_cache: dict[str, tuple[float, Build]] = {}
-_lock = threading.Lock()
-
-
 def dist_folder() -> str:
-    configured = current_app.config.get("WIDGET_DIST")
-    if configured:
-        return str(configured)
-    return os.path.join(os.path.dirname(current_app.root_path), "widget", "dist")
+    return _builds.folder()
 
 
 def current_build() -> Build:
     """The build in ``widget/dist``, re-read when its manifest changes; 503 if there is none."""
-    folder = dist_folder()
-    manifest_path = os.path.join(folder, "manifest.json")
-    try:
-        mtime = os.stat(manifest_path).st_mtime
-    except OSError:
-        raise Unavailable(
-            "The widget is not built: run `make setup` (or `npm ci && npm run build` in widget/)."
-        ) from None
-    with _lock:
-        cached = _cache.get(folder)
-        if cached and cached[0] == mtime:
-            return cached[1]
-    try:
-        build = _read_build(folder, manifest_path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise Unavailable("The widget build is incomplete: rebuild it (npm run build).") from exc
-    with _lock:
-        _cache[folder] = (mtime, build)
-    return build
+    return _builds.current()
 
 
 def _read_build(folder: str, manifest_path: str) -> Build:
@@ -129,17 +102,17 @@ def frame() -> Response:
     if not site_key or len(site_key) > MAX_SITE_KEY_CHARS:
         raise NotFound("Unknown site key.")
     site = site_by_key(site_key)
-    settings = site.settings or {}
+    settings = site["settings"]
     lang = str(settings.get("locale") or "en").split("-")[0]
     page = _FRAME_HTML.format(
         lang=html.escape(lang, quote=True),
-        title=html.escape(str(settings.get("title") or site.name), quote=True),
+        title=html.escape(str(settings.get("title") or site["name"]), quote=True),
         css=html.escape(f"/widget/assets/{build.frame_css}", quote=True),
         js=html.escape(f"/widget/assets/{build.frame_js}", quote=True),
     )
     response = Response(page, mimetype="text/html")
     response.headers["Content-Security-Policy"] = frame_policy(
-        list(site.allowed_origins or []), request.host
+        list(site["allowed_origins"]), request.host
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -152,15 +125,7 @@ def frame() -> Response:
 def asset(name: str) -> Response:
     """A content-hashed file of the frame app: immutable, cached for a year."""
     build = current_build()
-    if name not in build.assets:
-        raise NotFound("No such widget asset.")
-    response = send_from_directory(
-        os.path.join(build.folder, "assets"), name, max_age=ASSET_MAX_AGE_S
-    )
-    response.cache_control.public = True
-    response.cache_control.immutable = True
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return hashed_asset(build.folder, build.assets, name, "widget")
 
 
 def frame_policy(allowed_origins: list[str], host: str) -> str:
@@ -186,3 +151,6 @@ def frame_policy(allowed_origins: list[str], host: str) -> str:
 
 def _plain_host(host: str) -> bool:
     return all(c.isalnum() or c in ".-:[]" for c in host)
+
+
+_builds: BuildCache[Build] = BuildCache("WIDGET_DIST", "widget", _read_build)

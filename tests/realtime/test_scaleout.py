@@ -46,6 +46,8 @@ def test_visitor_and_agent_on_different_processes_chat_both_ways(
     one, two = pair
     api = Api(one.url)
     owner = api.signup()
+    # Chat mechanics, without automatic assignment (its system lines would take seqs).
+    api.call("PATCH", "/workspace", owner["token"], json={"routing": {"mode": "manual"}})
     site = api.site(owner["token"])
     session = api.visitor(site)
     guest = connect({"visitor_token": session["visitor_token"]}, server=one)
