@@ -46,6 +46,10 @@ def serve(app: Flask, host: str, port: int, *, access_log: bool = False) -> None
     mode = app.config["ASYNC_MODE"]
     log.info("Parley serving on http://%s:%s (async mode %s)", host, port, mode)
     serve_demo_host(app, host, mode)
+    from app.jobs.runner import start_embedded_sweeper
+
+    start_embedded_sweeper(app)  # embedded mode: deliveries a restart left due go out again
+
     if mode == "eventlet":
         import eventlet
         import eventlet.wsgi
