@@ -112,5 +112,20 @@ def _describe(error: ParleyError) -> str:
     return "; ".join(problems)
 
 
+@parley.command("bot-eval")
+@click.option("--kb", "kb_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--questions", "questions_path", required=True, type=click.Path(exists=True))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
+def bot_eval_command(kb_path: str, questions_path: str, out_path: str) -> None:
+    """Run the bot's decision over questions: writes {text, predicted} per line."""
+    from app.bot.eval import run_batch
+
+    try:
+        count = run_batch(kb_path, questions_path, out_path)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{count} predictions written to {out_path}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(parley)
