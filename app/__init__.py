@@ -39,16 +39,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.cli import register_cli
     from app.realtime import init_realtime
     from app.web import headers as web_headers
+    from app.web.console import bp as console_bp
     from app.web.ops import bp as ops_bp
     from app.web.widget import bp as widget_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(widget_bp)
+    app.register_blueprint(console_bp)
     web_errors.register(app)
     web_headers.register(app)
     register_cli(app)
     init_realtime(app)
+    from app.jobs.runner import init_jobs
+
+    init_jobs(app)
+    from app.services.cache import init_cache
+
+    init_cache(app)
     return app
 
 

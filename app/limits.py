@@ -24,3 +24,49 @@ MAX_FAQ_IMPORT_ENTRIES = 2000
 MAX_JSON_DEPTH = 32
 #: Messages a single ``sync`` returns per ticket before it says ``has_more``.
 SYNC_PAGE_MAX = 500
+#: Tickets routing gives one agent at once (open and pending ones assigned to it), at most.
+MAX_ROUTING_CAPACITY = 100
+DEFAULT_ROUTING_CAPACITY = 5
+#: Canned responses of one workspace.
+MAX_CANNED_RESPONSES = 500
+MAX_CANNED_SHORTCUT_CHARS = 32
+MAX_CANNED_TITLE_CHARS = 200
+#: The longest ticket search text (GET /tickets?q=).
+MAX_SEARCH_CHARS = 200
+#: The longest date range of one report, in days; tickets a report reads, at most.
+MAX_REPORT_DAYS = 366
+MAX_REPORT_TICKETS = 20000
+#: Earlier tickets the visitor panel lists.
+VISITOR_PANEL_TICKETS = 20
+#: Waiting visitors told their place in the queue after each routing pass.
+MAX_QUEUE_NOTICES = 200
+#: Notifications: a delivery (push, webhook, e-mail) is tried at most this often.
+MAX_DELIVERY_ATTEMPTS = 8
+#: The longest wait between two tries (backoff and a push service's Retry-After are capped).
+MAX_RETRY_DELAY_S = 3600
+#: Push subscriptions of one agent or visitor (the oldest goes beyond it).
+MAX_PUSH_SUBSCRIPTIONS = 20
+#: Webhooks of one site, and the events a webhook may name.
+MAX_WEBHOOKS_PER_SITE = 10
+#: Delivery log entries one page of GET /sites/{id}/webhooks/{id}/deliveries returns, at most.
+DELIVERY_PAGE_MAX = 100
+#: How long one outgoing push or webhook request may take (connect + read), in seconds.
+OUTGOING_TIMEOUT_S = 10
+#: Characters of a message a push or e-mail shows.
+NOTIFICATION_PREVIEW_CHARS = 140
+#: The FAQ bot's knowledge base: entries per site and the size of one entry.
+MAX_FAQ_ENTRIES = 2000
+MAX_FAQ_QUESTION_CHARS = 500
+MAX_FAQ_ANSWER_CHARS = 5000
+MAX_FAQ_ALTERNATIVES = 20
+MAX_FAQ_IMPORT_BYTES = 2_000_000
+#: Low-confidence bot turns in a row after which the ticket goes to a person.
+BOT_LOW_CONFIDENCE_TURNS = 2
+#: Labelled messages one calibration of a site's bot thresholds may take.
+MAX_BOT_CALIBRATION_MESSAGES = 2000
+#: Tries of one signed delivery to a bring-your-own bot before the ticket goes to people.
+BOT_WEBHOOK_ATTEMPTS = 2
+#: Messages a transcript e-mail carries at most (the newest are kept).
+MAX_TRANSCRIPT_MESSAGES = 500
+#: Values the in-process cache (app/services/cache.py) holds at most; the oldest go first.
+CACHE_MAX_ENTRIES = 10000

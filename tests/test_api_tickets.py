@@ -324,11 +324,11 @@ def test_assigning_a_bot_ticket_opens_it_and_logs_an_event(client: FlaskClient) 
     assert any(
         p["type"] == "agent" and p["id"] == agent.agent["id"] for p in updated["participants"]
     )
+    # The bot (with an empty knowledge base it hands over at once) may add its own line.
     events = [m for m in _history(client, visitor.headers, ticket["id"]) if m["kind"] == "event"]
-    assert len(events) == 1
-    assert "Alex Agent" in events[0]["body"]
-    assert events[0]["sender"]["type"] == "system"
-    assert events[0]["seq"] == 2
+    assigned = [m for m in events if "Alex Agent" in m["body"]]
+    assert len(assigned) == 1
+    assert assigned[0]["sender"]["type"] == "system"
 
 
 def test_status_changes_are_stored_and_logged(client: FlaskClient) -> None:

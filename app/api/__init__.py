@@ -75,4 +75,17 @@ def reply(schema: Schema, obj: Any, status: int = 200) -> tuple[Response, int]:
     return jsonify(schema.dump(obj)), status
 
 
-from app.api import agents, auth, sites, tickets, widget  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    agents,
+    auth,
+    canned,
+    push,
+    reports,
+    sites,
+    tickets,
+    visitors,
+    webhooks,
+    widget,
+    workspace,
+)
+from app.api import bot as _bot  # noqa: E402,F401

@@ -6,8 +6,15 @@ from flask import Response
 
 from app.api import EndpointDoc, endpoint, json_body, reply
 from app.auth.web import current_principal
-from app.schemas.agents import AgentIn, AgentListOut, AgentOutEnvelope, AgentPatchIn
-from app.services import accounts
+from app.errors import Invalid
+from app.schemas.agents import (
+    AgentIn,
+    AgentListOut,
+    AgentOutEnvelope,
+    AgentPatchIn,
+    AgentUpdateIn,
+)
+from app.services import accounts, agents
 from app.services.views import agent_view, agent_views
 
 
@@ -62,4 +69,25 @@ def update_me() -> tuple[Response, int]:
     agent = accounts.get_agent(principal)
     if "availability" in data:
         agent = accounts.set_availability(principal, data["availability"])
+    return reply(AgentOutEnvelope(), {"agent": agent_view(agent)})
+
+
+@endpoint(
+    "/agents/<agent_id>",
+    "PATCH",
+    EndpointDoc(
+        "Rename an agent, change its role, deactivate or reactivate it (owners and admins)",
+        "agents",
+        auth="manager",
+        body=AgentUpdateIn,
+        response=AgentOutEnvelope,
+        errors=(401, 403, 404, 409, 422),
+    ),
+)
+def update_agent(agent_id: str) -> tuple[Response, int]:
+    principal = current_principal()
+    data = json_body(AgentUpdateIn())
+    if not data:
+        raise Invalid("Nothing to change: send name, role and/or active.")
+    agent = agents.update_agent(principal, agent_id, data)
     return reply(AgentOutEnvelope(), {"agent": agent_view(agent)})

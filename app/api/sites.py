@@ -11,6 +11,7 @@ from app.auth.permissions import can_see_site_secret
 from app.auth.principal import Principal
 from app.auth.web import current_principal
 from app.models import Site
+from app.schemas.base import dump_datetime
 from app.schemas.sites import (
     InstallOut,
     SiteEnvelope,
@@ -32,6 +33,7 @@ def site_json(principal: Principal, site: Site) -> dict[str, Any]:
         "allowed_origins": site.allowed_origins,
         "settings": sites.site_settings(site),
         "installed": site.first_visitor_at is not None,
+        "installed_at": dump_datetime(site.first_visitor_at),
         "site_secret": site.site_secret,
     }
     schema = SiteWithSecretOut() if can_see_site_secret(principal) else SiteOut()

@@ -90,3 +90,26 @@ def scope_tickets(principal: Principal, query: Select[Any]) -> Select[Any]:
     if principal.is_visitor:
         query = query.where(Ticket.visitor_id == principal.id)
     return query
+
+
+def check_change_agent(principal: Principal, target_role: str, changes: dict[str, Any]) -> None:
+    """Owners and admins manage agents; only an owner touches an owner or grants ``owner``."""
+    require_manager(principal)
+    if target_role == "owner" and principal.role != "owner":
+        raise Forbidden("Only an owner may change an owner.")
+    role = changes.get("role")
+    if role is not None and not may_assign_role(principal, role):
+        raise Forbidden(f"An {principal.role} may not grant the {role} role.")
+
+
+def require_report_reader(principal: Principal) -> bool:
+    """Any agent reads reports; returns whether the per-agent breakdown is visible too."""
+    require_agent(principal)
+    return principal.role in MANAGER_ROLES
+
+
+def bot_secret_matches(stored: str | None, given: str | None) -> bool:
+    """Whether a bring-your-own bot's credential is its site's bot secret (constant time)."""
+    import hmac
+
+    return bool(stored and given) and hmac.compare_digest(str(stored), str(given))

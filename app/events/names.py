@@ -17,6 +17,8 @@ TICKET_CREATED = "ticket:created"
 """A new ticket, to its workspace's agents."""
 TICKET_UPDATED = "ticket:updated"
 """A ticket's status, assignment, participants or last message changed."""
+QUEUE = "queue"
+"""To a waiting visitor: its ticket's place in the queue and the expected wait."""
 
 # Client -> server
 MESSAGE_SEND = "message:send"
@@ -25,8 +27,19 @@ TICKET_LEAVE = "ticket:leave"
 TICKET_HANDOFF = "ticket:handoff"
 SYNC = "sync"
 PRESENCE_HEARTBEAT = "presence:heartbeat"
+BOT_FEEDBACK = "bot:feedback"
+"""A visitor pressed "That helped" or "Talk to a human" under a bot message."""
 
-SERVER_EVENTS = (MESSAGE_NEW, TYPING, DELIVERED, READ, PRESENCE, TICKET_CREATED, TICKET_UPDATED)
+SERVER_EVENTS = (
+    MESSAGE_NEW,
+    TYPING,
+    DELIVERED,
+    READ,
+    PRESENCE,
+    TICKET_CREATED,
+    TICKET_UPDATED,
+    QUEUE,
+)
 CLIENT_EVENTS = (
     MESSAGE_SEND,
     TYPING,
@@ -37,4 +50,5 @@ CLIENT_EVENTS = (
     TICKET_HANDOFF,
     SYNC,
     PRESENCE_HEARTBEAT,
+    BOT_FEEDBACK,
 )

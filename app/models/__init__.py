@@ -1,5 +1,7 @@
 """Plain SQLAlchemy models: columns and constraints only, no side effects."""
 
+from app.models.bot import BotReply, BotSettings
+from app.models.notification import Delivery, NotificationWindow
 from app.models.rating import Rating
 from app.models.site import FaqEntry, Site, Visitor
 from app.models.ticket import Message, Participant, Ticket
@@ -9,9 +11,13 @@ from app.models.workspace_content import CannedResponse, PushSubscription, Webho
 __all__ = [
     "Agent",
     "ApiToken",
+    "BotReply",
+    "BotSettings",
     "CannedResponse",
+    "Delivery",
     "FaqEntry",
     "Message",
+    "NotificationWindow",
     "Participant",
     "PushSubscription",
     "Rating",

@@ -42,6 +42,8 @@ class Agent(db.Model):  # type: ignore[name-defined,misc]
     #: What the agent chose; "offline" is derived from presence, never stored.
     availability: Mapped[str] = mapped_column(String(16), nullable=False, default="online")
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    #: When routing last gave this agent a ticket (round-robin picks the longest-waiting).
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
 
 

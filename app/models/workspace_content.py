@@ -22,6 +22,7 @@ class CannedResponse(db.Model):  # type: ignore[name-defined,misc]
         ID, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
     )
     shortcut: Mapped[str] = mapped_column(String(64), nullable=False)
+    title: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

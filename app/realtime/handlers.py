@@ -253,6 +253,21 @@ def on_ticket_handoff(data: Any) -> Ack:
     return {"ok": True, "ticket": TICKET_OUT.dump(ticket_view(conn.principal, ticket))}
 
 
+@_acked
+def on_bot_feedback(data: Any) -> Ack:
+    from app.schemas.faq import BotFeedbackIn
+    from app.services import bot_chat
+
+    conn = _connection()
+    if not conn.principal.is_visitor:
+        raise ParleyError("Only the visitor gives the bot feedback.", code="forbidden")
+    payload = load(BotFeedbackIn(), data)
+    ticket = bot_chat.give_feedback(
+        conn.principal, payload["ticket_id"], payload["message_id"], payload["helpful"]
+    )
+    return {"ok": True, "ticket": TICKET_OUT.dump(ticket_view(conn.principal, ticket))}
+
+
 # -- presence --------------------------------------------------------------------------------
 
 
@@ -281,6 +296,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     names.TICKET_LEAVE: on_ticket_leave,
     names.TICKET_HANDOFF: on_ticket_handoff,
     names.PRESENCE_HEARTBEAT: on_heartbeat,
+    names.BOT_FEEDBACK: on_bot_feedback,
 }
 
 

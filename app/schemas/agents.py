@@ -41,12 +41,21 @@ class AgentPatchIn(StrictSchema):
     availability = fields.String(validate=validate.OneOf(AVAILABILITIES))
 
 
+class AgentUpdateIn(StrictSchema):
+    """``PATCH /agents/{id}`` (owners and admins)."""
+
+    name = TrimmedString(validate=validate.Length(min=1, max=MAX_NAME_CHARS))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    active = fields.Boolean(truthy={True}, falsy={False})
+
+
 class AgentOut(Schema):
     id = fields.String()
     name = fields.String()
     email = fields.String()
     role = fields.String()
     availability = fields.String()
+    active = fields.Boolean(metadata={"description": "False once deactivated: cannot log in."})
 
 
 class AuthOut(Schema):
@@ -68,3 +77,10 @@ class AgentOutEnvelope(Schema):
 
 class AgentListOut(Schema):
     agents = fields.List(fields.Nested(AgentOut))
+
+
+class OidcStatusOut(Schema):
+    enabled = fields.Boolean()
+    provider_name = fields.String(
+        allow_none=True, metadata={"description": "What the sign-in button says; null if off."}
+    )

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.events import names
 from app.schemas.base import Id, StrictInteger, StrictSchema
+from app.schemas.faq import BotFeedbackIn
 from app.schemas.tickets import MessageIn, MessageOut, ReadIn, TicketOut
 
 #: Most tickets one ``sync`` may ask about.
@@ -73,6 +74,14 @@ class TicketEventOut(Schema):
     ticket = fields.Nested(TicketOut)
 
 
+class QueueOut(Schema):
+    ticket_id = fields.String()
+    position = fields.Integer(metadata={"description": "1 is next."})
+    expected_wait_s = fields.Integer(
+        allow_none=True, metadata={"description": "From recent first responses; null if unknown."}
+    )
+
+
 class HeartbeatOut(Schema):
     ok = fields.Boolean()
     status = fields.String()
@@ -87,6 +96,7 @@ SERVER_EVENT_SCHEMAS: dict[str, type[Schema]] = {
     names.PRESENCE: PresenceOut,
     names.TICKET_CREATED: TicketEventOut,
     names.TICKET_UPDATED: TicketEventOut,
+    names.QUEUE: QueueOut,
 }
 CLIENT_EVENT_SCHEMAS: dict[str, type[Schema]] = {
     names.MESSAGE_SEND: MessageIn,
@@ -98,4 +108,5 @@ CLIENT_EVENT_SCHEMAS: dict[str, type[Schema]] = {
     names.TICKET_HANDOFF: TicketRefIn,
     names.SYNC: SyncIn,
     names.PRESENCE_HEARTBEAT: HeartbeatIn,
+    names.BOT_FEEDBACK: BotFeedbackIn,
 }

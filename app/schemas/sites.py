@@ -124,6 +124,10 @@ class SiteOut(Schema):
     allowed_origins = fields.List(fields.String())
     settings = fields.Nested(SiteSettingsOut)
     installed = fields.Boolean(metadata={"description": "A visitor has connected."})
+    installed_at = fields.String(
+        allow_none=True,
+        metadata={"description": "When the first visitor's widget session started, or null."},
+    )
 
 
 class SiteWithSecretOut(SiteOut):

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
-from app.limits import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS, MAX_RATING_COMMENT_CHARS, MAX_SEQ
+from app.limits import (
+    MAX_BODY_CHARS,
+    MAX_CLIENT_ID_CHARS,
+    MAX_RATING_COMMENT_CHARS,
+    MAX_SEARCH_CHARS,
+    MAX_SEQ,
+)
 from app.models.rating import RATING_MAX, RATING_MIN
 from app.models.ticket import TICKET_STATUSES
 from app.schemas.agents import AgentOut
@@ -31,6 +37,27 @@ class MessageOut(Schema):
     sender = fields.Function(lambda m: _SENDER_OUT.dump(m))
     body = fields.String()
     created_at = Timestamp()
+    meta = fields.Function(
+        lambda m: _bot_meta(m),
+        metadata={
+            "description": "Bot messages only: {faq_id?, actions: [helpful|handoff], "
+            "suggestions?: [{faq_id, question}]} (docs/PROTOCOL.md)."
+        },
+    )
+
+    @post_dump
+    def _only_bot_meta(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("meta") is None:
+            data.pop("meta", None)
+        return data
+
+
+def _bot_meta(message: Any) -> dict[str, Any] | None:
+    if getattr(message, "sender_type", None) != "bot":
+        return None
+    from app.services.bot_chat import message_meta
+
+    return message_meta(message)
 
 
 class VisitorOut(Schema):
@@ -98,6 +125,13 @@ class TicketListOut(Schema):
 
 
 class TicketListQuery(StrictSchema):
+    q = TrimmedString(
+        validate=validate.Length(min=1, max=MAX_SEARCH_CHARS),
+        metadata={
+            "description": "Search: visitor name or e-mail, ticket id, or message text "
+            "(agents' notes included for agents)."
+        },
+    )
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
     assignee = fields.String(validate=validate.Length(min=1, max=64))
     site_id = Id()

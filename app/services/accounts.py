@@ -86,6 +86,19 @@ def login(email: str, password: str, *, console_session: bool = False) -> Sessio
     )
 
 
+def console_session_for_email(email: str) -> Session:
+    """Single sign-on: a console session for the active agent with this (verified) e-mail.
+
+    There is no sign-up this way: an unknown or deactivated address is refused.
+    """
+    agent = db.session.scalar(select(Agent).where(Agent.email == normalize_email(email)))
+    if agent is None or not agent.is_active:
+        raise Forbidden("No active Parley agent has this e-mail address.")
+    with write_transaction():
+        token, raw = _add_token(agent, "session")
+    return Session(agent=agent, token=raw, token_id=token.id, console_token_id=token.id)
+
+
 def logout(principal: Principal) -> None:
     """Revoke the token or console session the principal authenticated with."""
     if principal.token_id is None:

@@ -17,7 +17,8 @@ from app.lib.ids import looks_like_id
 from app.lib.timeutil import as_utc, utcnow
 from app.limits import TICKET_PAGE_DEFAULT, TICKET_PAGE_MAX
 from app.models import Agent, Participant, Ticket
-from app.services import ticket_state
+from app.notifications.hooks import notify_ticket_handed_off
+from app.services import routing, search, ticket_state
 from app.services.messages import post_event
 from app.services.transaction import write_transaction
 
@@ -25,6 +26,7 @@ from app.services.transaction import write_transaction
 def list_tickets(
     principal: Principal,
     *,
+    q: str | None = None,
     status: str | None = None,
     assignee: str | None = None,
     site_id: str | None = None,
@@ -38,6 +40,8 @@ def list_tickets(
         query = query.where(Ticket.status == status)
     if site_id:
         query = query.where(Ticket.site_id == site_id)
+    if q:
+        query = query.where(search.ticket_matches(principal, q))
     if assignee and principal.is_agent:
         if assignee == "me":
             query = query.where(Ticket.assignee_id == principal.id)
@@ -87,6 +91,7 @@ def update_ticket(
         if changed:
             ticket.updated_at = utcnow()
             ticket_state.announce_ticket(session, ticket)
+            routing.route_now(session, ticket.workspace_id)
     return ticket
 
 
@@ -127,6 +132,7 @@ def remove_participant(principal: Principal, ticket_id: str, agent_id: str) -> T
         if getattr(result, "rowcount", 0):
             post_event(session, ticket, f"{principal.name} removed {agent.name}")
             ticket_state.announce_ticket(session, ticket)
+            routing.route_now(session, ticket.workspace_id)
     return ticket
 
 
@@ -169,6 +175,14 @@ def _assign(s: Session, principal: Principal, ticket: Ticket, assignee_id: str |
     who = "themselves" if agent.id == principal.id else agent.name
     post_event(s, ticket, f"{principal.name} assigned {who}")
     return True
+
+
+def assign_in(session: Session, actor: Principal, ticket: Ticket, agent_id: str | None) -> None:
+    """Assign (or with None unassign) inside the caller's transaction, for routing and
+    deactivation: the same system line and ``ticket:updated`` as ``update_ticket``."""
+    if _assign(session, actor, ticket, agent_id):
+        ticket.updated_at = utcnow()
+        ticket_state.announce_ticket(session, ticket)
 
 
 def _set_status(ticket: Ticket, status: str) -> None:
@@ -220,4 +234,6 @@ def hand_off(
         session.flush()
         post_event(session, ticket, reason)
         ticket_state.announce_ticket(session, ticket)
+        notify_ticket_handed_off(session, ticket)
+        routing.route_now(session, ticket.workspace_id)
     return ticket

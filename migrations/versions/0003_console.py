@@ -17,8 +17,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('agents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('last_assigned_at', sa.DateTime(timezone=True), nullable=True))
+
+    with op.batch_alter_table('canned_responses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('title', sa.String(length=200), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('canned_responses', schema=None) as batch_op:
+        batch_op.drop_column('title')
+
+    with op.batch_alter_table('agents', schema=None) as batch_op:
+        batch_op.drop_column('last_assigned_at')

@@ -188,8 +188,10 @@ def workspace(api: Api) -> dict[str, Any]:
 
 
 @pytest.fixture
-def agent(app_server: Server, workspace: dict[str, Any]) -> Iterator[Client]:
-    """The workspace's owner as a connected agent (python-socketio)."""
+def agent(app_server: Server, api: Api, workspace: dict[str, Any]) -> Iterator[Client]:
+    """The workspace's owner as a connected agent (python-socketio), who assigns by hand
+    (automatic routing's system lines would take seqs these tests count)."""
+    api.call("PATCH", "/workspace", workspace["token"], json={"routing": {"mode": "manual"}})
     client = Client(app_server.url, {"token": workspace["token"]}, ["polling", "websocket"])
     client.connect()
     yield client

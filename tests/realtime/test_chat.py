@@ -13,6 +13,8 @@ from tests.realtime.conftest import ClientFactory
 
 def _setup(api: Api) -> tuple[dict, dict, dict]:
     owner = api.signup()
+    # Chat mechanics, without automatic assignment (its system lines would take seqs).
+    api.call("PATCH", "/workspace", owner["token"], json={"routing": {"mode": "manual"}})
     site = api.site(owner["token"])
     visitor = api.visitor(site)
     return owner, site, visitor

@@ -37,6 +37,8 @@ def test_twenty_concurrent_senders_get_gapless_unique_seqs(
     api: Api, connect: ClientFactory
 ) -> None:
     owner = api.signup()
+    # Chat mechanics, without automatic assignment (its system lines would take seqs).
+    api.call("PATCH", "/workspace", owner["token"], json={"routing": {"mode": "manual"}})
     site = api.site(owner["token"])
     guest = connect({"visitor_token": api.visitor(site)["visitor_token"]})
     ticket_id = guest.send("opening line")["message"]["ticket_id"]
