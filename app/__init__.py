@@ -121,6 +121,9 @@ def _allowed_socket_origin(app: Flask) -> Any:
 def _init_socketio(app: Flask) -> None:
     from app.config import MAX_REQUEST_BYTES
 
+    # The extension keeps its options between init_app calls: an app without a queue after
+    # one with a queue must not inherit its Redis client manager (several apps in one process).
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
