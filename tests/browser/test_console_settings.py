@@ -261,15 +261,12 @@ def test_availability_toggle_is_what_the_team_sees(
     assert api.call("GET", "/auth/me", workspace["token"])["agent"]["availability"] == "online"
 
 
-def test_reports_page_draws_charts_or_says_it_is_not_available(
+def test_reports_page_draws_charts(
     console_built: None, app_server: Server, api: Api, workspace: dict[str, Any], page: Page
 ) -> None:
     sign_in(page, app_server.url, workspace["agent"]["email"])
     page.get_by_role("link", name="Reports").click()
-    charts = page.locator("svg.chart")
-    missing = page.get_by_text("Reports are not available on this server yet.")
-    expect(charts.first.or_(missing)).to_be_visible()
-    if missing.count() == 0:
-        expect(page.get_by_role("img", name="Tickets created and resolved per day")).to_be_visible()
-        page.get_by_role("button", name="7 days").click()
-        expect(page.locator("svg.bars rect.bar.created")).to_have_count(7)
+    expect(page.locator("svg.chart").first).to_be_visible()
+    expect(page.get_by_role("img", name="Tickets created and resolved per day")).to_be_visible()
+    page.get_by_role("button", name="7 days").click()
+    expect(page.locator("svg.bars rect.bar.created")).to_have_count(7)
