@@ -481,7 +481,7 @@ async function joinCurrent(): Promise<void> {
   }
   // Where the visitor has read up to, when the server says (else "Seen" starts with `read`).
   const visitorPart = tickets.get(id)?.participants.find((p) => p.type === "visitor");
-  visitorReadSeq = Math.max(visitorReadSeq, visitorPart?.last_read_seq || 0);
+  visitorReadSeq = Math.max(visitorReadSeq, visitorPart?.read_seq || 0);
   renderHead();
   renderMessages(true);
   renderVisitor();

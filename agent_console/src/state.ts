@@ -39,7 +39,7 @@ export interface Ticket {
   status: "bot" | "open" | "pending" | "resolved";
   assignee: Agent | null;
   visitor: Visitor;
-  participants: { type: string; id: string; name: string; role?: string; last_read_seq?: number }[];
+  participants: { type: string; id: string; name: string; role?: string; read_seq?: number; delivered_seq?: number }[];
   last_seq: number;
   last_message: Message | null;
   unread_count: number;

@@ -82,6 +82,12 @@ class ParticipantOut(Schema):
     id = fields.String()
     name = fields.String()
     role = fields.String()
+    read_seq = fields.Integer(
+        metadata={"description": "The highest seq this participant has read (0: none)."}
+    )
+    delivered_seq = fields.Integer(
+        metadata={"description": "The highest seq delivered to this participant's client."}
+    )
 
 
 class RatingOut(Schema):

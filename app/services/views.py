@@ -45,7 +45,7 @@ class TicketView:
     ticket: Ticket
     visitor: VisitorView
     assignee: AgentView | None
-    participants: list[dict[str, str]] = field(default_factory=list)
+    participants: list[dict[str, str | int]] = field(default_factory=list)
     last_seq: int = 0
     last_message: Message | None = None
     unread_count: int = 0
@@ -323,8 +323,8 @@ def _unread_counts(
 
 def _participant_list(
     rows: list[Participant], visitors: dict[str, Visitor], agents: dict[str, Agent]
-) -> list[dict[str, str]]:
-    result = []
+) -> list[dict[str, str | int]]:
+    result: list[dict[str, str | int]] = []
     for p in rows:
         if p.role == "observer":
             continue
@@ -336,5 +336,14 @@ def _participant_list(
             name = (visitor.name if visitor else None) or "Visitor"
         else:
             name = "Bot"
-        result.append({"type": p.subject_type, "id": p.subject_id, "name": name, "role": p.role})
+        result.append(
+            {
+                "type": p.subject_type,
+                "id": p.subject_id,
+                "name": name,
+                "role": p.role,
+                "read_seq": p.read_seq,
+                "delivered_seq": max(p.delivered_seq, p.read_seq),
+            }
+        )
     return result

@@ -56,7 +56,10 @@ const S = {
   audio: null,
   prechat: false, // the pre-chat form is showing
   rating: new Map(), // ticket id -> its rating card
-  agents: new Map(),
+  agents: new Map(), // agent id -> live status, from presence events
+  assignee: null, // the current ticket's assignee {id, name, availability}, or null
+  status: {}, // ticket id -> its status ("bot", "open"...)
+  queue: null, // the last queue event while waiting for an agent
   open: !EMBEDDED,
   started: false,
   socket: null,
@@ -166,6 +169,9 @@ const greeting = h("div", "m them greet");
 greeting.hidden = true;
 greeting._k = "";
 log.append(greeting);
+const queue = h("div", "qu");
+queue.setAttribute("role", "status");
+queue.hidden = true;
 const typing = h("div", "ty");
 typing.setAttribute("aria-live", "polite");
 typing.hidden = true;
@@ -184,7 +190,7 @@ input.maxLength = 5000;
 const sendBtn = h("button", "sd");
 sendBtn.type = "submit";
 form.append(input, sendBtn);
-shell.append(header, banner, log, typing, away, prechat, form);
+shell.append(header, banner, log, queue, typing, away, prechat, form);
 app.append(shell);
 if (!EMBEDDED) closeBtn.hidden = true;
 
@@ -203,12 +209,25 @@ function paintStrings() {
   if (S.prechat) renderPrechat();
   if (!away.hidden) renderAway();
   for (const card of S.rating.values()) card.paint();
+  paintQueue();
+  for (const { m, el } of S.byId.values()) if (el._bot) paintBot(el, m);
 }
 
 /** The header's second line: business hours first, then whether agents are around. */
 function paintStatus() {
+  const who = S.assignee;
+  const live = who ? S.agents.get(who.id) || who.availability || "offline" : teamStatus();
+  status.dataset.presence = live;
   if (!S.siteOpen) status.textContent = backText(S.nextOpenAt);
-  else status.textContent = S.online ? t("online") : t("away");
+  else if (who) status.textContent = t("agent_" + live, { name: who.name || t("someone") });
+  else status.textContent = t("team_" + live);
+}
+
+/** The team's status: online if an agent is, away if one is connected but away. */
+function teamStatus() {
+  const all = [...S.agents.values()];
+  if (S.online || all.includes("online")) return "online";
+  return all.includes("away") ? "away" : "offline";
 }
 
 /** "Back at 9:00", "Back tomorrow at 9:00" or "Back on Monday at 9:00" (local time). */
@@ -277,7 +296,84 @@ function bubble(m, mine) {
   if (mine) meta.append(h("span", "rc"));
   col.append(body, meta);
   el.append(col);
+  if (m.sender && m.sender.type === "bot" && m.meta) {
+    el._bot = h("div", "ac");
+    col.append(el._bot);
+    paintBot(el, m);
+  }
   return el;
+}
+
+/** A bot message's buttons: "Did you mean...?" choices, "That helped", "Talk to a human".
+ * They go once used, or once the ticket has left the bot. */
+function paintBot(el, m) {
+  const row = el._bot;
+  row.textContent = "";
+  if (row.dataset.done) {
+    if (row.dataset.done !== "asked") row.append(h("p", "ak", t(row.dataset.done)));
+    return;
+  }
+  if ((S.status[m.ticket_id] || "bot") !== "bot") return;
+  const meta = m.meta;
+  const choices = Array.isArray(meta.suggestions) ? meta.suggestions : [];
+  const actions = Array.isArray(meta.actions) ? meta.actions : [];
+  if (choices.length) row.append(h("p", "dm", t("didYouMean")));
+  for (const choice of choices) {
+    if (!choice || typeof choice.question !== "string") continue;
+    button(row, choice.question, () => {
+      row.dataset.done = "asked";
+      paintBot(el, m);
+      send(choice.question);
+    });
+  }
+  if (actions.includes("helpful")) button(row, t("helped"), () => feedback(el, m, true));
+  if (actions.includes("handoff") || choices.length) button(row, t("human"), () => feedback(el, m, false));
+}
+
+function button(row, text, onClick) {
+  const b = h("button", "ab", text);
+  b.type = "button";
+  b.addEventListener("click", onClick);
+  row.append(b);
+}
+
+function feedback(el, m, helpful) {
+  const row = el._bot;
+  const socket = S.socket;
+  if (!socket || !socket.connected) return;
+  for (const b of row.querySelectorAll("button")) b.disabled = true;
+  const payload = { ticket_id: m.ticket_id, message_id: m.id, helpful };
+  socket.timeout(ACK_TIMEOUT_MS).emit("bot:feedback", payload, (error, ack) => {
+    if (error || !ack || !ack.ok) {
+      for (const b of row.querySelectorAll("button")) b.disabled = false;
+      return;
+    }
+    row.dataset.done = helpful ? "helpedThanks" : "handedOff";
+    paintBot(el, m);
+    if (ack.ticket) onTicket(ack.ticket);
+  });
+}
+
+/** "You are number N in line · about M min" while the ticket waits for an agent. */
+function paintQueue() {
+  const q = S.queue;
+  queue.hidden = !q;
+  if (!q) return;
+  let text = t("queue", { n: q.position });
+  if (typeof q.expected_wait_s === "number") {
+    text += " · " + t("wait", { m: Math.max(1, Math.round(q.expected_wait_s / 60)) });
+  }
+  queue.textContent = text;
+}
+
+/** The agents' read and delivered positions from a ticket's participants (after a load). */
+function fromParticipants(ticket) {
+  for (const p of ticket.participants || []) {
+    if (!p || p.type !== "agent") continue;
+    const reader = { type: "agent", id: p.id };
+    if (p.delivered_seq) onReceipt(S.agentDelivered, { ticket_id: ticket.id, seq: p.delivered_seq, reader });
+    if (p.read_seq) onReceipt(S.agentRead, { ticket_id: ticket.id, seq: p.read_seq, reader });
+  }
 }
 
 function receipt(el, key) {
@@ -426,6 +522,7 @@ async function start() {
   toHost({ type: "active", value: tickets.length > 0 });
   setUnread(tickets.reduce((n, tk) => n + (tk.unread_count || 0), 0));
   for (const tk of tickets) if (!tk.unread_count) S.myRead[tk.id] = tk.last_seq;
+  for (const tk of tickets) S.status[tk.id] = tk.status;
   const current = tickets[0];
   if (current) {
     if (current.status !== "resolved") S.ticket = current.id;
@@ -469,6 +566,9 @@ function restart() {
   for (const { el } of S.byId.values()) el.remove();
   S.byId.clear();
   S.ticket = null;
+  S.assignee = null;
+  S.queue = null;
+  paintQueue();
   S.lastSeq = {};
   S.oldest = {};
   S.started = false;
@@ -559,6 +659,11 @@ function connect() {
   socket.on("delivered", (e) => onReceipt(S.agentDelivered, e));
   socket.on("read", (e) => onReceipt(S.agentRead, e));
   socket.on("presence", onPresence);
+  socket.on("queue", (event) => {
+    if (!event || (S.ticket && event.ticket_id !== S.ticket) || S.assignee) return;
+    S.queue = event;
+    paintQueue();
+  });
   socket.on("ticket:updated", ({ ticket }) => {
     if (ticket && ticket.status === "resolved" && S.ticket === ticket.id) S.ticket = null;
     else if (ticket && ticket.status !== "resolved") S.ticket = ticket.id;
@@ -673,7 +778,7 @@ function onReceipt(target, event) {
 function onPresence(event) {
   if (!event || !event.subject || event.subject.type !== "agent") return;
   S.agents.set(event.subject.id, event.status);
-  S.online = [...S.agents.values()].includes("online");
+  S.online = false; // from now on the presence events say it
   paintStatus();
 }
 
@@ -871,6 +976,18 @@ away.addEventListener("submit", async (event) => {
 // -- satisfaction rating after a resolve ------------------------------------------------------
 /** A ticket changed: once resolved without a rating, ask for one (once per ticket). */
 function onTicket(ticket) {
+  const was = S.status[ticket.id];
+  S.status[ticket.id] = ticket.status;
+  if (was === "bot" && ticket.status !== "bot") {
+    for (const { m, el } of S.byId.values()) if (el._bot && m.ticket_id === ticket.id) paintBot(el, m);
+  }
+  fromParticipants(ticket);
+  if (ticket.id === S.ticket || !S.ticket) {
+    S.assignee = ticket.status === "resolved" ? null : ticket.assignee || null;
+    if (S.queue && (S.assignee || ticket.status !== "open")) S.queue = null;
+    paintQueue();
+    paintStatus();
+  }
   if (ticket.status === "resolved") {
     if (!ticket.rating && !S.rating.has(ticket.id)) S.rating.set(ticket.id, ratingCard(ticket.id));
     showPrechat();
