@@ -66,7 +66,23 @@ def test_frame_of_an_unknown_or_missing_key_is_not_found(client: FlaskClient, di
     f.assert_error(client.get("/widget/frame?site_key=" + "x" * 500), 404, "not_found")
 
 
+def test_look_gives_any_page_the_launchers_colour_position_and_locale(
+    client: FlaskClient, dist: Path
+) -> None:
+    site = _site(client, ["https://shop.example"], color="#0f766e", position="left", locale="de")
+    r = client.get(f"/widget/look?site_key={site['site_key']}")
+    assert r.status_code == 200
+    assert r.get_json() == {"color": "#0f766e", "position": "left", "locale": "de"}
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "public" in r.headers["Cache-Control"] and "max-age=300" in r.headers["Cache-Control"]
+    assert "site_secret" not in r.get_data(as_text=True)
+    f.assert_error(client.get("/widget/look?site_key=nope"), 404, "not_found")
+    f.assert_error(client.get("/widget/look"), 404, "not_found")
+    f.assert_error(client.get("/widget/look?site_key=" + "x" * 500), 404, "not_found")
+
+
 def test_frame_may_be_framed_only_by_the_sites_origins(client: FlaskClient, dist: Path) -> None:
+
     site = _site(client, ["https://shop.example", "http://localhost:8080"])
     r = client.get(f"/widget/frame?site_key={site['site_key']}")
     assert r.status_code == 200

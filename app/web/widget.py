@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 
 from app.errors import NotFound
 from app.services.widget import site_by_key
@@ -23,6 +23,9 @@ bp = Blueprint("widget", __name__)
 
 #: The loader's URL never changes, so browsers keep it only briefly and then revalidate.
 LOADER_MAX_AGE_S = 300
+#: The launcher's look (colour, position, locale) changes rarely: browsers keep it 5 minutes.
+LOOK_MAX_AGE_S = 300
+
 MAX_SITE_KEY_CHARS = 64
 
 _FRAME_HTML = """<!doctype html>
@@ -91,6 +94,26 @@ def loader() -> Response:
     response.cache_control.max_age = LOADER_MAX_AGE_S
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.make_conditional(request)  # 304 when the browser's copy is current
+    return response
+
+
+@bp.get("/widget/look")
+def look() -> Response:
+    """The launcher's colour, position and locale, for a browser whose frame never ran (the
+    loader asks once, then keeps what the frame tells it). Public: any page may read it."""
+    site_key = request.args.get("site_key", "")
+    if not site_key or len(site_key) > MAX_SITE_KEY_CHARS:
+        raise NotFound("Unknown site key.")
+    settings = site_by_key(site_key)["settings"]
+    response = jsonify(
+        color=settings.get("color"),
+        position=settings.get("position"),
+        locale=settings.get("locale"),
+    )
+    response.cache_control.public = True
+    response.cache_control.max_age = LOOK_MAX_AGE_S
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

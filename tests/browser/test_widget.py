@@ -25,7 +25,7 @@ from tests.browser.conftest import (
     join_first_ticket,
     make_site,
 )
-from tests.live import Api, Client
+from tests.live import Api, Client, settle
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -167,12 +167,15 @@ def test_launcher_is_isolated_from_the_host_pages_css(
 ) -> None:
     site = make_site(api, workspace["token"], [host_site.origin])
     page.goto(host_site.page_url(site["site_key"]))
-    # Until the frame has run once the launcher has the default colour, never the host's red.
+    # The frame has never run in this browser: the loader asks for the look on its own, so the
+    # closed launcher already has the site's colour (never the host page's red).
     launcher = page.locator(LAUNCHER)
-    expect(launcher).to_have_css("background-color", "rgb(79, 70, 229)")
+    expect(launcher).to_have_css("background-color", "rgb(15, 118, 110)")
+    assert page.locator(FRAME).count() == 0
     launcher.click()
     expect(page.frame_locator(FRAME).locator(".t")).to_have_text("Acme Shoes support")
     expect(launcher).to_have_css("background-color", "rgb(15, 118, 110)")  # the site's colour
+
     expect(page.locator(FRAME)).to_have_css("border-top-width", "0px")
     assert page.locator("#buy").evaluate("b => getComputedStyle(b).backgroundColor") == (
         "rgb(255, 0, 0)"
@@ -305,6 +308,35 @@ def test_identified_visitor_without_storage_keeps_history_and_sees_text_only(
     expect(page.frame_locator(FRAME).locator(".m:not(.greet) .bd")).to_have_text(
         ["Hi, it's Jo", *XSS]
     )
+
+
+def test_identify_while_the_first_session_starts_leaves_one_identified_visitor(
+    api: Api, workspace: dict[str, Any], host_site: HostSite, agent: Client, page: Page
+) -> None:
+    site = make_site(api, workspace["token"], [host_site.origin])
+    digest = hmac.new(site["site_secret"].encode(), b"cust-77", hashlib.sha256).hexdigest()
+    identity = json.dumps({"external_id": "cust-77", "user_hash": digest, "name": "Late Id"})
+    sessions: list[Any] = []
+
+    def identify_meanwhile(route: Any) -> None:
+        # The first session is on its way when the host page identifies the visitor.
+        sessions.append(route.request.post_data_json)
+        if len(sessions) == 1:
+            page.evaluate(f"Parley.identify({identity})")
+        route.continue_()
+
+    page.route("**/api/v1/widget/session", identify_meanwhile)
+    page.goto(host_site.page_url(site["site_key"]))
+    page.locator(LAUNCHER).click()
+    chat = page.frame_locator(FRAME)
+    chat.locator("textarea").fill("Who am I?")
+    chat.locator("textarea").press("Enter")
+    created = agent.wait_for("ticket:created", timeout=TIMEOUT_MS / 1000)
+    assert created["ticket"]["visitor"]["external_id"] == "cust-77"
+    assert [s.get("identity", {}).get("external_id") for s in sessions] == [None, "cust-77"]
+    expect(chat.locator(".m.me .bd")).to_have_text(["Who am I?"])
+    settle(1.0)
+    assert [e["ticket"]["id"] for e in agent.of("ticket:created")] == [created["ticket"]["id"]]
 
 
 def test_reconnecting_banner_and_catch_up_by_sync(

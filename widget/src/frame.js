@@ -42,6 +42,8 @@ const store = {
 };
 
 const S = {
+  /** Bumped by restart(): a start() still waiting for an older session drops its answer. */
+  generation: 0,
   token: store.get(TOKEN_KEY),
   identity: null,
   page: null,
@@ -498,10 +500,12 @@ let retryStart = 1000;
 async function start() {
   if (S.started) return;
   S.started = true;
+  const generation = S.generation;
   let session;
   try {
     session = await openSession();
   } catch (error) {
+    if (generation !== S.generation) return;
     S.started = false;
     if (error.status === 404) return; // unknown site: nothing to show
     showBanner("connecting");
@@ -509,6 +513,7 @@ async function start() {
     retryStart = Math.min(retryStart * 2, 15000);
     return;
   }
+  if (generation !== S.generation) return; // identify() restarted meanwhile: that one wins
   banner.hidden = true;
   S.token = session.visitor_token;
   store.set(TOKEN_KEY, S.token);
@@ -531,6 +536,7 @@ async function start() {
     } catch {
       /* sync after connecting fills the gap */
     }
+    if (generation !== S.generation) return;
     onTicket(current);
   }
   showPrechat();
@@ -552,6 +558,8 @@ function setOpenHours(open, nextOpenAt) {
 }
 
 function restart() {
+  S.generation += 1;
+
   for (const card of S.rating.values()) card.el.remove();
   S.rating.clear();
   prechat.textContent = ""; // a new identity: its own answers, not what the last one typed
@@ -778,9 +786,11 @@ function onReceipt(target, event) {
 function onPresence(event) {
   if (!event || !event.subject || event.subject.type !== "agent") return;
   S.agents.set(event.subject.id, event.status);
-  S.online = false; // from now on the presence events say it
+  // The server says whether any agent is still online; without it, the events seen say it.
+  S.online = typeof event.team_online === "boolean" ? event.team_online : false;
   paintStatus();
 }
+
 
 function onTyping(event) {
   if (!event || !event.sender || event.sender.type === "visitor") return;

@@ -268,6 +268,23 @@
     queue.length = 0;
     isReady = true;
     emit("ready");
+    if (!look.color && w.fetch) {
+      // First page view in this browser: the frame has never told us the site's look.
+      w.fetch(appOrigin + "/widget/look?site_key=" + encodeURIComponent(siteKey), {
+        credentials: "omit",
+      })
+        .then(function (r) {
+          return r.ok ? r.json() : null;
+        })
+        .then(function (l) {
+          if (!l || look.color) return; // the frame answered first: it is the fresher
+          look = { color: l.color, position: l.position, locale: l.locale };
+          storeSet(flagKey + ":look", JSON.stringify(look));
+          paint();
+        })
+        .catch(function () {});
+    }
+
     if (!frame && storeGet(flagKey)) {
       if (w.requestIdleCallback) w.requestIdleCallback(createFrame, { timeout: 4000 });
       else setTimeout(createFrame, 1500);
