@@ -229,7 +229,7 @@ def runtime() -> Runtime:
 
 def announce_presence(subject: Subject, status: str, last_seen_at: str) -> None:
     """Tell who may know: agents of the workspace; for agents, also its visitors."""
-    payload = {
+    payload: dict[str, Any] = {
         "subject": {"type": subject.type, "id": subject.id},
         "status": status,
         "last_seen_at": last_seen_at,
@@ -238,6 +238,11 @@ def announce_presence(subject: Subject, status: str, last_seen_at: str) -> None:
     if subject.type == "agent":
         to.append(rooms.workspace_visitors_room(subject.workspace_id))
         site_cache.forget_presence(subject.workspace_id)
+        try:  # whether anyone is still there for visitors without an assignee
+            payload["team_online"] = site_cache.agents_online(subject.workspace_id)
+        except Exception:  # the database or Redis is down: the event goes without it
+            log.warning("team status unavailable for a presence event")
+
     emit_now(names.PRESENCE, payload, to)
     routing.agent_presence_changed(subject.workspace_id, subject.type, status)
 

@@ -145,3 +145,30 @@ def test_queue_shows_the_expected_wait_once_responses_were_measured(
         expect(second.locator(".qu")).to_have_text("Eres el número 2 en la cola · aprox. 1 min")
     finally:
         other.close()
+
+
+def test_the_team_stays_online_while_any_agent_is(
+    api: Api, workspace: dict[str, Any], host_site: HostSite, app_server: Server, page: Page
+) -> None:
+    token = workspace["token"]
+    site = make_site(api, token, [host_site.origin])
+    api.call("PATCH", "/workspace", token, json={"routing": {"mode": "manual"}})
+    second = api.add_agent(token, name="Sam Second")
+    first_client = Client(app_server.url, {"token": token}, ["polling", "websocket"])
+    second_client = Client(app_server.url, {"token": second["token"]}, ["polling", "websocket"])
+    try:
+        first_client.connect()
+        second_client.connect()
+        page.goto(host_site.page_url(site["site_key"]))
+        page.locator(LAUNCHER).click()
+        status = page.frame_locator(FRAME).locator(".st")
+        expect(status).to_have_text("We're online")
+        # One of two agents leaves: the other is still there, whatever this visitor saw before.
+        second_client.disconnect()
+        expect(status).to_have_attribute("data-presence", "online")
+        expect(status).to_have_text("We're online")
+        first_client.disconnect()
+        expect(status).to_have_text("We're offline. Leave a message and we'll get back to you.")
+    finally:
+        first_client.disconnect()
+        second_client.disconnect()
