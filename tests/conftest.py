@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.events import publish
@@ -85,13 +87,23 @@ def database_url(request: pytest.FixtureRequest) -> str:
 def clear_database() -> None:
     publish.quiesce()  # a ticket:updated being built would hold table locks; drop the rest
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-    else:
+    if db.engine.dialect.name != "postgresql":
         for table in tables:
             db.session.execute(text(f"DELETE FROM {table}"))
-    db.session.commit()
+        db.session.commit()
+        return
+    # A live server of a session-scoped fixture may still be working on the same database
+    # (presence sweeps, routing passes): TRUNCATE can lose a deadlock to it; try again.
+    for attempt in range(3):
+        try:
+            db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+            db.session.commit()
+            return
+        except OperationalError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture
