@@ -603,3 +603,21 @@ def test_unknown_ticket_is_not_found(client: FlaskClient) -> None:
     for tid in ("0" * 26, "nope", str(uuid.uuid4())):
         f.assert_error(_get(client, owner.headers, tid), 404, "not_found")
         f.assert_error(_patch(client, owner.headers, tid, status="open"), 404, "not_found")
+
+
+def test_a_visitor_sees_the_assignees_name_but_never_their_email(client: FlaskClient) -> None:
+    owner = f.signup(client, name="Olive Owner")
+    site = f.create_site(client, owner)
+    visitor, ticket = _ticket_for_new_visitor(client, site)
+    r = _patch(client, owner.headers, ticket["id"], assignee_id=owner.agent["id"])
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["ticket"]["assignee"]["email"] == owner.agent["email"]
+    seen = client.get(f"/api/v1/tickets/{ticket['id']}", headers=visitor.headers).get_json()
+    assert seen["ticket"]["assignee"]["name"] == "Olive Owner"
+    assert seen["ticket"]["assignee"]["email"] == ""
+    session = f.widget_session(client, site, visitor.token)
+    r = client.post(
+        "/api/v1/widget/session",
+        json={"site_key": site["site_key"], "visitor_token": session.token},
+    )
+    assert owner.agent["email"] not in r.get_data(as_text=True)

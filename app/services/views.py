@@ -5,6 +5,7 @@ Everything is loaded in a fixed number of queries per page, whatever its size.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -132,6 +133,7 @@ def audience_views_many(
     for view in visitor_views:
         view.last_seq = view.ticket.last_public_seq
         view.last_message = messages.get((view.ticket.id, view.last_seq))
+        view.assignee = _without_email(view.assignee)
     return {
         t.id: (team_view, visitor_view)
         for t, team_view, visitor_view in zip(tickets, team_views, visitor_views, strict=True)
@@ -224,7 +226,7 @@ def _assemble(
                     t.site_id,
                     visitor_status.get(t.visitor_id, "offline"),
                 ),
-                assignee=agent_list.get(t.assignee_id) if t.assignee_id else None,
+                assignee=_shown_assignee(viewer, agent_list.get(t.assignee_id or "")),
                 participants=_participant_list(by_ticket.get(t.id, []), visitors, agents),
                 last_seq=last_seqs[t.id],
                 last_message=messages.get((t.id, last_seqs[t.id])),
@@ -235,7 +237,17 @@ def _assemble(
     return views
 
 
+def _shown_assignee(viewer: Principal, agent: AgentView | None) -> AgentView | None:
+    """The assignee as the viewer may see it: a visitor never gets an agent's e-mail."""
+    return _without_email(agent) if viewer.is_visitor else agent
+
+
+def _without_email(agent: AgentView | None) -> AgentView | None:
+    return None if agent is None else dataclasses.replace(agent, email="")
+
+
 def ticket_view(viewer: Principal, ticket: Ticket) -> TicketView:
+
     return ticket_views(viewer, [ticket])[0]
 
 

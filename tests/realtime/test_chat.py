@@ -207,3 +207,18 @@ def test_a_burst_of_changes_reaches_the_inbox_as_few_updates_with_the_latest_sta
     updates = [d for d in agent.of("ticket:updated") if d["ticket"]["id"] == ticket_id]
     assert 1 <= len(updates) <= 3, [u["ticket"]["last_seq"] for u in updates]
     assert updates[-1]["ticket"]["last_seq"] == 9
+
+
+def test_the_visitors_ticket_updates_never_carry_an_agents_email(
+    api: Api, connect: ClientFactory
+) -> None:
+    owner, _site, visitor = _setup(api)
+    guest = connect({"visitor_token": visitor["visitor_token"]})
+    ticket_id = guest.send("Hello")["message"]["ticket_id"]
+    agent_id = api.call("GET", "/auth/me", owner["token"])["agent"]["id"]
+    api.call("PATCH", f"/tickets/{ticket_id}", owner["token"], json={"assignee_id": agent_id})
+    update = guest.wait_for(
+        "ticket:updated", lambda d: (d["ticket"]["assignee"] or {}).get("id") == agent_id
+    )
+    assert update["ticket"]["assignee"]["email"] == ""
+    assert "@example.com" not in str(guest.of("ticket:updated"))
