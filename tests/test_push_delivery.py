@@ -308,3 +308,31 @@ def test_pushes_stay_inside_the_workspace(
     [push] = stub.wait_for(our_sub, 1)
     assert push["payload"]["ticket_id"] == ticket["id"]
     assert their_sub.received == []
+
+
+def test_messages_queue_no_job_where_nobody_can_be_notified(
+    app: Flask, client: FlaskClient, jobs: JobRecorder
+) -> None:
+    """Group commit (PostgreSQL) asks first whether the workspace can be notified at all;
+    the per-message path queues the job and the job finds nothing. Nobody misses a push."""
+    owner = f.signup(client)
+    site = f.create_site(client, owner)
+    visitor = f.widget_session(client, site)
+    ticket = f.start_ticket(client, visitor)
+    writer = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+    def notify_jobs() -> int:
+        return sum(1 for name, _, _ in jobs.jobs if name == "notify_message")
+
+    before = notify_jobs()
+    assert f.send(client, owner.headers, ticket["id"], "Hello from us").status_code == 201
+    assert notify_jobs() == before + (0 if writer else 1)
+    with PushStub() as stub:
+        sub = stub.subscriber()
+        r = client.post(
+            "/api/v1/push/subscriptions", headers=visitor.headers, json=sub.subscription
+        )
+        assert r.status_code == 201, r.get_json()
+        before = notify_jobs()
+        assert f.send(client, owner.headers, ticket["id"], "Still there?").status_code == 201
+        assert notify_jobs() == before + 1

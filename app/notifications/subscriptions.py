@@ -18,6 +18,7 @@ from app.lib.timeutil import utcnow
 from app.limits import DELIVERY_PAGE_MAX, MAX_PUSH_SUBSCRIPTIONS, MAX_WEBHOOKS_PER_SITE
 from app.models import Delivery, PushSubscription, Site, Webhook
 from app.notifications.outgoing import check_url
+from app.notifications.reach import forget_reach
 from app.services.transaction import write_transaction
 
 #: Webhook events a site may subscribe to.
@@ -40,6 +41,7 @@ def subscribe_push(principal: Principal, endpoint: str, p256dh: str, auth: str) 
         sub.created_at = utcnow()
         session.flush()
         _trim_subscriptions(session, principal)
+        forget_reach(session, principal.workspace_id)
     return sub
 
 
@@ -107,6 +109,7 @@ def create_webhook(principal: Principal, site_id: str, url: str, events: list[st
             is_active=True,
         )
         session.add(webhook)
+        forget_reach(session, principal.workspace_id)
     return webhook
 
 

@@ -32,6 +32,7 @@ from app.extensions import db, socketio
 from app.lib.ids import new_id
 from app.lib.timeutil import as_utc, utcnow
 from app.models import Message
+from app.notifications.reach import notifiable
 from app.schemas.tickets import MESSAGE_OUT
 from app.services import ticket_state
 
@@ -98,6 +99,7 @@ class _TicketRow:
     status: str
     last_seq: int
     last_public_seq: int
+    site_id: str = ""
     responded: bool = False
     changed: bool = False
 
@@ -233,7 +235,7 @@ def _store(cursor: Any, batch: list[_Request]) -> _Written:
     one multi-statement request. Sets each accepted request's result."""
     cursor.execute(
         "SELECT t.id, t.workspace_id, t.visitor_id, t.assignee_id, t.status, t.last_seq,"
-        " t.last_public_seq, ARRAY(SELECT p.subject_id FROM participants p"
+        " t.last_public_seq, t.site_id, ARRAY(SELECT p.subject_id FROM participants p"
         " WHERE p.ticket_id = t.id AND p.subject_type = 'agent'"
         " AND p.role IN ('assignee', 'collaborator'))"
         " FROM tickets t WHERE t.id = ANY(%s) ORDER BY t.id FOR UPDATE OF t",
@@ -241,8 +243,8 @@ def _store(cursor: Any, batch: list[_Request]) -> _Written:
     )
     written = _Written()
     for row in cursor.fetchall():
-        written.tickets[row[0]] = _TicketRow(*row[:7])
-        written.agents[row[0]] = list(row[7])
+        written.tickets[row[0]] = _TicketRow(*row[:8])
+        written.agents[row[0]] = list(row[8])
     sends = [r for r in batch if isinstance(r, _Send)]
     receipts = [r for r in batch if isinstance(r, _Receipt)]
     statements = _message_statements(cursor, sends, written)
@@ -499,8 +501,11 @@ def _publish(written: _Written) -> None:
             log.exception("building a message:new payload failed")
             continue
         emit_now(names.MESSAGE_NEW, payload, to)
-        # What notify_message_created (app/notifications/hooks.py) queues in a transaction.
-        enqueue_now("notify_message", request.result.message.id, False)
+        # What notify_message_created (app/notifications/hooks.py) queues in a transaction,
+        # unless the workspace has no way to be notified (most of a job's cost under load).
+        if notifiable(ticket.workspace_id, ticket.site_id):
+            enqueue_now("notify_message", request.result.message.id, False)
+
         bot_after_committed(request.principal, ticket.id, request.result.message.seq, ticket.status)
     for moved in written.moved:
         ticket = tickets[moved.ticket_id]
