@@ -485,6 +485,7 @@ def _publish(written: _Written) -> None:
 
     tickets, agents = written.tickets, written.agents
     announce = {t.id for t in tickets.values() if t.changed}
+    reach: dict[tuple[str, str], bool] = {}  # asked once per workspace and site per batch
     for request in written.new:
         if request.result is None:  # pragma: no cover - every new request has its result
             continue
@@ -503,9 +504,11 @@ def _publish(written: _Written) -> None:
         emit_now(names.MESSAGE_NEW, payload, to)
         # What notify_message_created (app/notifications/hooks.py) queues in a transaction,
         # unless the workspace has no way to be notified (most of a job's cost under load).
-        if notifiable(ticket.workspace_id, ticket.site_id):
+        where = (ticket.workspace_id, ticket.site_id)
+        if where not in reach:
+            reach[where] = notifiable(*where)
+        if reach[where]:
             enqueue_now("notify_message", request.result.message.id, False)
-
         bot_after_committed(request.principal, ticket.id, request.result.message.seq, ticket.status)
     for moved in written.moved:
         ticket = tickets[moved.ticket_id]
