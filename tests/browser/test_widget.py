@@ -407,3 +407,37 @@ def test_a_send_without_ack_is_retried_with_the_same_client_id_and_stored_once(
     ticket_id, history = join_first_ticket(agent)
     assert [m["body"] for m in history] == ["Is anyone there?"]
     expect(chat.locator(".m.me")).to_have_count(1)
+
+
+def test_older_history_loads_on_scroll_and_another_tab_shows_the_same_timed_conversation(
+    api: Api,
+    workspace: dict[str, Any],
+    host_site: HostSite,
+    agent: Client,
+    page: Page,
+    context: Any,
+) -> None:
+    site = make_site(api, workspace["token"], [host_site.origin])
+    page.goto(host_site.page_url(site["site_key"]))
+    page.locator(LAUNCHER).click()
+    chat = page.frame_locator(FRAME)
+    chat.locator("textarea").fill("First question")
+    chat.locator("textarea").press("Enter")
+    ticket_id, _ = join_first_ticket(agent)
+    for n in range(1, 61):  # more than one page (50) of history
+        assert agent.send(f"Answer {n}", ticket_id)["ok"]
+    expect(chat.locator(".m:not(.greet) .bd").last).to_have_text("Answer 60")
+
+    # Another tab of the same browser: the same conversation, newest page first.
+    other = context.new_page()
+    other.goto(host_site.page_url(site["site_key"]))
+    other.locator(LAUNCHER).click()
+    second = other.frame_locator(FRAME)
+    bodies = second.locator(".m:not(.greet) .bd")
+    expect(bodies.last).to_have_text("Answer 60")
+    expect(bodies).to_have_count(50)
+    expect(second.locator(".m:not(.greet) .tm").last).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+    # Scrolling to the top loads the older messages, down to the visitor's first one.
+    second.locator(".ms").evaluate("log => { log.scrollTop = 0; }")
+    expect(bodies).to_have_count(61)
+    expect(bodies.first).to_have_text("First question")
