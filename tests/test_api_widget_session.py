@@ -279,3 +279,17 @@ def test_outside_business_hours_the_session_says_when_it_opens(
     assert state["open"] is False
     assert state["next_open_at"] == "2026-01-12T08:00:00.000Z"
     assert state["settings"]["business_hours"] == _WEEKDAYS_9_TO_5
+
+
+def test_no_visitor_row_is_stored_before_the_first_message(app: Flask, client: FlaskClient) -> None:
+    owner = f.signup(client)
+    site = f.create_site(client, owner)
+    visitor = f.widget_session(client, site)
+    again = f.widget_session(client, site, visitor.token)
+    assert again.visitor["id"] == visitor.visitor["id"]
+    with app.app_context():
+        assert db.session.scalar(select(Visitor).where(Visitor.site_id == site["id"])) is None
+    f.start_ticket(client, visitor)
+    with app.app_context():
+        stored = db.session.scalars(select(Visitor).where(Visitor.site_id == site["id"])).all()
+        assert [v.id for v in stored] == [visitor.visitor["id"]]

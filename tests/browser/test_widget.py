@@ -441,3 +441,31 @@ def test_older_history_loads_on_scroll_and_another_tab_shows_the_same_timed_conv
     second.locator(".ms").evaluate("log => { log.scrollTop = 0; }")
     expect(bodies).to_have_count(61)
     expect(bodies.first).to_have_text("First question")
+
+
+def test_messages_from_other_origins_are_ignored_and_the_log_is_announced(
+    api: Api, workspace: dict[str, Any], host_site: HostSite, page: Page
+) -> None:
+    site = make_site(api, workspace["token"], [host_site.origin])
+    api.call(
+        "PATCH", f"/sites/{site['id']}", workspace["token"], json={"settings": {"position": "left"}}
+    )
+    page.goto(host_site.page_url(site["site_key"]))
+    launcher = page.locator(LAUNCHER)
+    expect(launcher).to_be_visible()
+    box = launcher.bounding_box()
+    assert box is not None and box["x"] < page.viewport_size["width"] / 2  # the site's position
+    launcher.click()
+    chat = page.frame_locator(FRAME)
+    expect(chat.locator("textarea")).to_have_attribute("placeholder", "Type your message…")
+    # The host page (not the app's origin) posts as if it were the frame: the loader ignores it.
+    page.evaluate("window.postMessage({type: 'unread', count: 7}, '*')")
+    # The frame posts to itself (not the host page's origin): the frame ignores it.
+    frame = next(f for f in page.frames if "/widget/frame" in f.url)
+    frame.evaluate("window.postMessage({type: 'locale', locale: 'de'}, '*')")
+    settle(0.5)
+    expect(page.locator("parley-widget .b")).to_be_hidden()
+    expect(chat.locator("textarea")).to_have_attribute("placeholder", "Type your message…")
+    # New messages are announced to screen readers.
+    expect(chat.locator(".ms")).to_have_attribute("aria-live", "polite")
+    expect(chat.locator(".ms")).to_have_attribute("role", "log")
