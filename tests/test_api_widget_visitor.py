@@ -159,3 +159,24 @@ def test_a_visitor_changes_only_itself(app: Flask, client: FlaskClient) -> None:
     assert f.widget_session(client, site, token=first.token).visitor["name"] == "First"
     assert f.widget_session(client, site, token=second.token).visitor["name"] == "Second"
     assert _visitor_rows(app) == 2
+
+
+def test_the_page_sent_after_the_first_message_reaches_the_agents_panel(
+    client: FlaskClient,
+) -> None:
+    owner, site, visitor = _setup(client)
+    ticket = f.start_ticket(client, visitor, "Is this in stock?")
+    page = {"url": "https://shop.example/boots?size=42", "title": "Boots", "referrer": ""}
+    r = client.patch(
+        "/api/v1/widget/visitor",
+        headers={**f.bearer(visitor.token), "User-Agent": "Mozilla/5.0 (X11; Linux) Chrome/131"},
+        json={"page": page},
+    )
+    assert r.status_code == 200, r.get_json()
+    shown = client.get(f"/api/v1/tickets/{ticket['id']}", headers=owner.headers).get_json()
+    seen = shown["ticket"]["visitor"]
+    assert seen["current_url"] == "https://shop.example/boots?size=42"
+    panel = client.get(f"/api/v1/visitors/{seen['id']}", headers=owner.headers).get_json()
+    assert "Chrome/131" in panel["visitor"]["user_agent"], panel
+    too_long = {"url": "https://shop.example/" + "a" * 3000}
+    assert _patch(client, visitor.token, {"page": too_long}).status_code == 422

@@ -22,6 +22,13 @@ await build({
   outfile: join(dist, "widget.js"),
   format: "iife",
 });
+// The visitors' push service worker: sites copy it to their own origin (docs/NOTIFICATIONS.md).
+await build({
+  ...common,
+  entryPoints: [join(here, "src/sw.js")],
+  outfile: join(dist, "sw.js"),
+  format: "iife",
+});
 const frame = await build({
   ...common,
   entryPoints: { frame: join(here, "src/frame.js"), "frame-style": join(here, "src/frame.css") },
@@ -39,6 +46,7 @@ const manifest = {
   loader_hash: createHash("sha256").update(loader).digest("hex").slice(0, 20),
   frame_js: pick("frame", ".js"),
   frame_css: pick("frame-style", ".css"),
+  service_worker: "sw.js",
   assets: outputs,
   gzip_bytes: {},
 };

@@ -39,7 +39,8 @@ def widget_session() -> tuple[Response, int]:
     "/widget/visitor",
     "PATCH",
     EndpointDoc(
-        "The visitor's name, e-mail and pre-chat answers (stored before its first message too)",
+        "The visitor's name, e-mail, pre-chat answers and page (stored before its first "
+        "message too)",
         "widget",
         auth="visitor",
         body=VisitorPatchIn,
@@ -50,5 +51,5 @@ def widget_session() -> tuple[Response, int]:
 def patch_visitor() -> tuple[Response, int]:
     principal = current_principal(visitors=True)
     data = json_body(VisitorPatchIn())
-    visitor = update_visitor(principal, data)
+    visitor = update_visitor(principal, data, request.headers.get("User-Agent"))
     return reply(VisitorEnvelope(), {"visitor": visitor})

@@ -71,6 +71,10 @@ class VisitorPatchIn(StrictSchema):
         validate=validate.Length(max=MAX_PRECHAT_FIELDS),
         metadata={"description": "Answers to the site's other pre-chat fields, by name."},
     )
+    page = fields.Nested(
+        PageIn,
+        metadata={"description": "Where the widget is now (sent after the first message)."},
+    )
 
 
 class VisitorEnvelope(Schema):

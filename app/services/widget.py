@@ -94,28 +94,34 @@ def start_widget_session(
     )
 
 
-def update_visitor(principal: Principal, changes: dict[str, Any]) -> VisitorView:
-    """Store what a visitor tells about itself: its pre-chat answers or an e-mail.
+def update_visitor(
+    principal: Principal, changes: dict[str, Any], user_agent: str | None = None
+) -> VisitorView:
+    """Store what a visitor tells about itself: its pre-chat answers, an e-mail, its page.
 
-    ``changes`` may hold ``name`` and ``email`` (``None`` clears them) and ``fields``, the
-    answers to the site's other pre-chat fields; a name that is not one of those fields is
-    refused. The visitor's row is created if this comes before its first message. Agents
+    ``changes`` may hold ``name`` and ``email`` (``None`` clears them), ``fields``, the
+    answers to the site's other pre-chat fields (a name that is not one of those fields is
+    refused), and ``page``, where the widget is (the frame sends it once its first message
+    stored the visitor: a session start does not store newcomers). The visitor's row is
+    created if this comes before its first message. Agents
     see the change on the visitor's unresolved ticket, if it has one.
     """
     if not principal.is_visitor or principal.site_id is None:
         raise Forbidden("Only a visitor may change itself.")
     if not changes:
-        raise Invalid("Nothing to change: send name, email and/or fields.")
+        raise Invalid("Nothing to change: send name, email, fields and/or page.")
     try:
-        visitor = _update_visitor(principal, changes)
+        visitor = _update_visitor(principal, changes, user_agent)
     except IntegrityError:
         # Its first message stored the row at the same moment: now it exists.
-        visitor = _update_visitor(principal, changes)
+        visitor = _update_visitor(principal, changes, user_agent)
     status = presence_store.statuses("visitor", [visitor.id]).get(visitor.id, "offline")
     return visitor_view(visitor, visitor.id, visitor.site_id, status)
 
 
-def _update_visitor(principal: Principal, changes: dict[str, Any]) -> Visitor:
+def _update_visitor(
+    principal: Principal, changes: dict[str, Any], user_agent: str | None
+) -> Visitor:
     answers: dict[str, str] = changes.get("fields") or {}
     with write_transaction() as session:
         site = session.get(Site, principal.site_id)
@@ -134,6 +140,15 @@ def _update_visitor(principal: Principal, changes: dict[str, Any]) -> Visitor:
             visitor.email = changes["email"]
         if answers:
             visitor.attributes = {**(visitor.attributes or {}), **answers}
+        page = changes.get("page") or {}
+        if page.get("url"):
+            visitor.current_url = page["url"]
+        if page.get("title") is not None:
+            visitor.page_title = page["title"]
+        if page.get("referrer") is not None:
+            visitor.referrer = page["referrer"]
+        if page and user_agent:
+            visitor.user_agent = user_agent[:500]
         visitor.last_seen_at = utcnow()
         active = ticket_state.active_ticket(principal.id)
         if active is not None:

@@ -54,6 +54,8 @@ class Build:
     frame_js: str
     frame_css: str
     assets: frozenset[str]
+    #: The visitors' push service worker (sites copy it to their own origin), if built.
+    service_worker: bytes | None = None
 
 
 def dist_folder() -> str:
@@ -71,6 +73,10 @@ def _read_build(folder: str, manifest_path: str) -> Build:
     with open(os.path.join(folder, manifest["loader"]), "rb") as handle:
         loader = handle.read()
     assets = frozenset(str(name) for name in manifest["assets"])
+    worker: bytes | None = None
+    if manifest.get("service_worker"):
+        with open(os.path.join(folder, str(manifest["service_worker"])), "rb") as handle:
+            worker = handle.read()
     for name in assets:
         if not os.path.isfile(os.path.join(folder, "assets", name)):
             raise ValueError(f"missing asset {name}")
@@ -81,6 +87,7 @@ def _read_build(folder: str, manifest_path: str) -> Build:
         frame_js=str(manifest["frame_js"]),
         frame_css=str(manifest["frame_css"]),
         assets=assets,
+        service_worker=worker,
     )
 
 
@@ -94,6 +101,21 @@ def loader() -> Response:
     response.cache_control.max_age = LOADER_MAX_AGE_S
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.make_conditional(request)  # 304 when the browser's copy is current
+    return response
+
+
+@bp.get("/widget/sw.js")
+def service_worker() -> Response:
+    """The service worker a site serves from its own origin to offer visitors web push
+    (docs/NOTIFICATIONS.md): a file to copy, so any page may fetch it."""
+    build = current_build()
+    if build.service_worker is None:
+        raise NotFound("This build has no service worker.")
+    response = Response(build.service_worker, mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = LOADER_MAX_AGE_S
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -17,8 +17,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.live import ROOT, Api, Client, Server, free_port
+from tests.pushstub import b64url
 
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 #: Generous: a loaded CI machine with two cores runs the server, Chromium and pytest at once.
@@ -66,7 +70,8 @@ Parley.on("unread", function (n) { calls.push("unread:" + n); });
 
 
 class HostSite:
-    """``/page?site_key=K[&transport=polling][&hostile=0]``: a customer's page with the widget."""
+    """``/page?site_key=K[&transport=polling][&hostile=0][&push=1]``: a customer's page with
+    the widget (``push=1``: opted in to visitors' web push; ``/parley-sw.js`` is our worker)."""
 
     def __init__(self, app_url: str) -> None:
         self.port = free_port()
@@ -76,6 +81,9 @@ class HostSite:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 url = urlsplit(self.path)
+                if url.path == "/parley-sw.js":  # the site serves our push service worker
+                    self._relay(app + "/widget/sw.js")
+                    return
                 if url.path != "/page":
                     self.send_error(404)
                     return
@@ -83,6 +91,8 @@ class HostSite:
                 key = query.get("site_key", [""])[0]
                 transport = query.get("transport", [""])[0]
                 extra = f' data-transport="{html.escape(transport)}"' if transport else ""
+                if query.get("push") == ["1"]:
+                    extra += ' data-push-sw="/parley-sw.js"'
                 body = HOST_PAGE.format(
                     app=app,
                     key=html.escape(key),
@@ -94,6 +104,14 @@ class HostSite:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _relay(self, source: str) -> None:
+                answer = requests.get(source, timeout=10)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "text/javascript")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -140,6 +158,27 @@ def widget_built() -> None:
 def app_server(pg_url: str, widget_built: None) -> Iterator[Server]:
     server = Server({"DATABASE_URL": pg_url}).start()
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def push_server(pg_url: str, widget_built: None) -> Iterator[tuple[Server, str]]:
+    """A server with VAPID keys that may push to a loopback push service (tests/pushstub.py);
+    with its public key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_numbers().private_value.to_bytes(32, "big")
+    public = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    server = Server(
+        {
+            "DATABASE_URL": pg_url,
+            "VAPID_PRIVATE_KEY": b64url(private),
+            "VAPID_PUBLIC_KEY": b64url(public),
+            "PUSH_ALLOW_PRIVATE": "1",
+        }
+    ).start()
+    yield server, b64url(public)
     server.stop()
 
 

@@ -155,6 +155,15 @@ window.Notification = class {
   static requestPermission() { return Promise.resolve("granted"); }
 };
 window.Notification.permission = "granted";
+window.__beeps = 0;
+window.AudioContext = class extends window.AudioContext {
+  createOscillator() {
+    const osc = super.createOscillator();
+    const start = osc.start.bind(osc);
+    osc.start = (...args) => { window.__beeps += 1; return start(...args); };
+    return osc;
+  }
+};
 """
 
 
@@ -165,14 +174,20 @@ def test_hidden_tab_gets_a_notification_and_the_title_counts_unread(
     page.add_init_script(HIDDEN_TAB)
     sign_in(page, app_server.url, workspace["agent"]["email"])
     expect(page).to_have_title("Inbox · Parley")
-    page.evaluate("window.__hidden = true")
+    page.mouse.click(640, 700)  # a gesture: browsers allow sound only after one
     visitor, _ = visitor_client(app_server.url, api, site)
     try:
+        # While the tab is visible a new ticket makes no sound and no notification.
+        assert visitor.send("First, while you look")["ok"]
+        expect(ticket_item(page, "First, while you look")).to_be_visible()
+        assert page.evaluate("[window.__beeps, window.__notes.length]") == [0, 0]
+        page.evaluate("window.__hidden = true")
         assert visitor.send("Is anyone there?")["ok"]
         expect(ticket_item(page, "Is anyone there?")).to_be_visible()
         page.wait_for_function("window.__notes.length > 0")
         notes = page.evaluate("window.__notes")
         assert any("Is anyone there?" in n for n in notes), notes
+        assert page.evaluate("window.__beeps") >= 1  # and a sound
         expect(page).to_have_title("(1) Inbox · Parley")
         # Opening the conversation reads it: the count goes.
         page.evaluate("window.__hidden = false")

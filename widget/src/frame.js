@@ -55,6 +55,10 @@ const S = {
   nextOpenAt: null,
   openTimer: 0,
   sound: store.get(SOUND_KEY) === "1",
+  push: null, // the host page can subscribe to web push: its Notification.permission
+  pushOn: false, // this browser's subscription is stored for this visitor
+  pushKey: undefined, // the server's VAPID public key (null: none), fetched when first needed
+  pendingPush: null, // a subscription the host page sent before the session started
   audio: null,
   prechat: false, // the pre-chat form is showing
   rating: new Map(), // ticket id -> its rating card
@@ -185,6 +189,10 @@ prechat.hidden = true;
 const away = h("form", "aw");
 away.noValidate = true;
 away.hidden = true;
+// Web push for the visitor, through the host page's service worker (opt-in per site).
+const pushBar = h("div", "pu");
+pushBar.setAttribute("role", "status");
+pushBar.hidden = true;
 const form = h("form", "cp");
 const input = h("textarea");
 input.rows = 1;
@@ -192,7 +200,7 @@ input.maxLength = 5000;
 const sendBtn = h("button", "sd");
 sendBtn.type = "submit";
 form.append(input, sendBtn);
-shell.append(header, banner, log, queue, typing, away, prechat, form);
+shell.append(header, banner, log, queue, typing, pushBar, away, prechat, form);
 app.append(shell);
 if (!EMBEDDED) closeBtn.hidden = true;
 
@@ -427,6 +435,7 @@ window.addEventListener("message", (event) => {
     S.locale = msg.locale || null;
     S.identity = validIdentity(msg.identity);
     S.page = msg.page || null;
+    S.push = typeof msg.push === "string" ? msg.push : null;
     applyLocale();
     start();
   } else if (msg.type === "open") {
@@ -441,6 +450,8 @@ window.addEventListener("message", (event) => {
   } else if (msg.type === "identify") {
     S.identity = validIdentity(msg.identity);
     if (S.started) restart();
+  } else if (msg.type === "push") {
+    onPush(msg);
   }
 });
 
@@ -542,6 +553,8 @@ async function start() {
   showPrechat();
   showAway();
   connect();
+  if (S.pendingPush) onPush(S.pendingPush);
+  showPush();
 }
 
 /** Business hours: closed until ``nextOpenAt`` (then open again without a reload). */
@@ -927,6 +940,53 @@ prechat.addEventListener("submit", async (event) => {
   input.focus();
 });
 
+// -- web push: offered once the visitor has a conversation, when the site opted in -------------
+async function showPush() {
+  const offer = S.push && S.push !== "denied" && !S.pushOn && S.ticket && S.token;
+  if (!offer || pushBar.dataset.done) return;
+  if (S.pushKey === undefined) {
+    S.pushKey = null;
+    try {
+      S.pushKey = (await rest("GET", "/push/vapid-public-key")).public_key || null;
+    } catch {
+      /* the server has no VAPID keys: nothing to offer */
+    }
+  }
+  if (!S.pushKey || S.pushOn || pushBar.dataset.done) return;
+  const ask = h("button", "sd", t("pushAsk"));
+  ask.type = "button";
+  ask.addEventListener("click", () => toHost({ type: "push-subscribe", key: S.pushKey }));
+  pushBar.textContent = "";
+  pushBar.append(h("span", "pi", t("pushOffer")), ask);
+  pushBar.hidden = false;
+}
+
+/** The host page subscribed (or said why not): store the subscription for this visitor. */
+async function onPush(msg) {
+  if (!S.token) {
+    S.pendingPush = msg; // the session is still starting
+    return;
+  }
+  S.pendingPush = null;
+  const asked = !pushBar.hidden;
+  let text = "pushFailed";
+  if (msg.subscription && typeof msg.subscription === "object") {
+    try {
+      await rest("POST", "/push/subscriptions", msg.subscription);
+      S.pushOn = true;
+      text = "pushOn";
+    } catch {
+      /* said below */
+    }
+  } else if (msg.error === "denied") {
+    text = "pushDenied";
+  }
+  if (!asked) return; // a renewal at start: nothing to tell
+  pushBar.dataset.done = "1";
+  pushBar.textContent = "";
+  pushBar.append(h("span", "pi", t(text)));
+}
+
 // -- business hours: leave an e-mail ----------------------------------------------------------
 function showAway() {
   const known = !!(S.visitor && S.visitor.email) && !away.dataset.saved;
@@ -1185,8 +1245,14 @@ function settle(item, m) {
   item.el.remove();
   S.byId.set(m.id, { m, el: item.el });
   place(item.el);
-  if (!S.ticket) S.ticket = m.ticket_id;
+  if (!S.ticket) {
+    S.ticket = m.ticket_id;
+    // The first message stored this visitor: now tell where it is (agents' panel, push links).
+    if (!S.placed && S.page) rest("PATCH", "/widget/visitor", { page: page() }).catch(() => {});
+    S.placed = true;
+  }
   toHost({ type: "active", value: true });
+  showPush();
   paintReceipts();
 }
 

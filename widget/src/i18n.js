@@ -50,6 +50,11 @@ const STRINGS = {
     stars: "{n} of 5",
     soundOn: "Turn sound on",
     soundOff: "Turn sound off",
+    pushOffer: "Get a notification when we reply?",
+    pushAsk: "Notify me",
+    pushOn: "We'll notify you when we reply.",
+    pushDenied: "Notifications are blocked in this browser.",
+    pushFailed: "Notifications could not be turned on.",
   },
   es: {
     placeholder: "Escribe tu mensaje…",
@@ -101,6 +106,11 @@ const STRINGS = {
     stars: "{n} de 5",
     soundOn: "Activar sonido",
     soundOff: "Desactivar sonido",
+    pushOffer: "¿Te avisamos cuando respondamos?",
+    pushAsk: "Avísame",
+    pushOn: "Te avisaremos cuando respondamos.",
+    pushDenied: "Las notificaciones están bloqueadas en este navegador.",
+    pushFailed: "No se pudieron activar las notificaciones.",
   },
   de: {
     placeholder: "Nachricht eingeben…",
@@ -152,6 +162,11 @@ const STRINGS = {
     stars: "{n} von 5",
     soundOn: "Ton einschalten",
     soundOff: "Ton ausschalten",
+    pushOffer: "Benachrichtigung, wenn wir antworten?",
+    pushAsk: "Benachrichtigen",
+    pushOn: "Wir benachrichtigen Sie, wenn wir antworten.",
+    pushDenied: "Benachrichtigungen sind in diesem Browser blockiert.",
+    pushFailed: "Benachrichtigungen konnten nicht aktiviert werden.",
   },
   fr: {
     placeholder: "Écrivez votre message…",
@@ -203,6 +218,11 @@ const STRINGS = {
     stars: "{n} sur 5",
     soundOn: "Activer le son",
     soundOff: "Couper le son",
+    pushOffer: "Être prévenu quand nous répondons ?",
+    pushAsk: "Me prévenir",
+    pushOn: "Nous vous préviendrons de notre réponse.",
+    pushDenied: "Les notifications sont bloquées dans ce navigateur.",
+    pushFailed: "Impossible d'activer les notifications.",
   },
 };
 

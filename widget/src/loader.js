@@ -14,6 +14,10 @@
   var appOrigin = new URL(script.src, location.href).origin;
   var transport = script.getAttribute("data-transport");
   var flagKey = "parley:" + siteKey;
+  // Web push for visitors, opt-in: the site serves our service worker at this path.
+  var pushSw = script.getAttribute("data-push-sw");
+  var sw = w.navigator.serviceWorker;
+  var canPush = !!(pushSw && sw && w.PushManager && w.Notification && w.isSecureContext);
 
   function storeGet(key) {
     try {
@@ -176,7 +180,20 @@
         locale: state.locale,
         identity: state.identity,
         page: { url: location.href, title: d.title, referrer: d.referrer },
+        push: canPush ? Notification.permission : null,
       });
+      // Already subscribed: the frame posts it again (browsers rotate subscriptions).
+      if (canPush && Notification.permission === "granted")
+        sw.getRegistration(new URL(pushSw, location.href).href)
+          .then(function (reg) {
+            return reg && reg.pushManager.getSubscription();
+          })
+          .then(function (sub) {
+            if (sub) post({ type: "push", subscription: sub.toJSON() });
+          })
+          .catch(function () {});
+    } else if (msg.type === "push-subscribe" && canPush && typeof msg.key === "string") {
+      subscribe(msg.key);
     } else if (msg.type === "look") {
       look = { color: msg.color, position: msg.position, locale: msg.locale };
       storeSet(flagKey + ":look", JSON.stringify(look));
@@ -196,6 +213,38 @@
       emit("message", msg.message);
     }
   });
+
+  // The visitor asked for push in the frame: the permission prompt, the service worker and the
+  // subscription all belong to this page's origin; the frame stores the subscription.
+  function subscribe(key) {
+    var raw = atob(key.replace(/-/g, "+").replace(/_/g, "/"));
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    Notification.requestPermission()
+      .then(function (permission) {
+        if (permission !== "granted") throw permission;
+        return sw.register(pushSw);
+      })
+      .then(function (reg) {
+        var worker = reg.installing || reg.waiting;
+        return reg.active
+          ? reg
+          : new Promise(function (done) {
+              worker.addEventListener("statechange", function () {
+                if (worker.state === "activated") done(reg);
+              });
+            });
+      })
+      .then(function (reg) {
+        return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: bytes });
+      })
+      .then(function (sub) {
+        post({ type: "push", subscription: sub.toJSON() });
+      })
+      .catch(function (e) {
+        post({ type: "push", error: e === "denied" ? "denied" : "failed" });
+      });
+  }
 
   function setOpen(open, fromFrame) {
     open = !!open;
@@ -285,6 +334,7 @@
         .catch(function () {});
     }
 
+    if (location.hash === "#parley-open") setOpen(true); // a visitor's push was clicked
     if (!frame && storeGet(flagKey)) {
       if (w.requestIdleCallback) w.requestIdleCallback(createFrame, { timeout: 4000 });
       else setTimeout(createFrame, 1500);
