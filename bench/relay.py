@@ -111,6 +111,13 @@ def healthz() -> Any:
     return jsonify(status="ok")
 
 
+def _workspace(token: str) -> str:
+    """The workspace room a token belongs to: ``w<n>.`` prefixes name one (see
+    ``bench.world.relay_world``), as Parley's inbox updates go to one workspace's agents."""
+    head, dot, _ = token.partition(".")
+    return f"workspace:{head}" if dot else "workspace"
+
+
 def on_connect(auth: Any = None) -> bool:
     if not isinstance(auth, dict):
         raise ConnectionRefusedError("unauthorized")
@@ -118,11 +125,11 @@ def on_connect(auth: Any = None) -> bool:
     if isinstance(visitor, str) and visitor:
         who = ("visitor", visitor, "Visitor")
         join_room(f"visitor:{visitor}")
-        join_room("workspace:visitors")
+        join_room(f"{_workspace(visitor)}:visitors")
     elif isinstance(agent, str) and agent:
         who = ("agent", agent, "Agent")
         join_room(f"agent:{agent}")
-        join_room("workspace")
+        join_room(_workspace(agent))
     else:
         raise ConnectionRefusedError("unauthorized")
     _who[_sid()] = who
@@ -223,7 +230,7 @@ def _send_ticket_updated(ticket_id: str) -> None:
         "created_at": message["created_at"],
         "updated_at": message["created_at"],
     }
-    socketio.emit("ticket:updated", {"ticket": ticket}, to="workspace")
+    socketio.emit("ticket:updated", {"ticket": ticket}, to=_workspace(ticket_id))
     socketio.emit("ticket:updated", {"ticket": ticket}, to=f"visitor:{ticket_id}")
 
 

@@ -180,13 +180,22 @@ def parley_visitors(url: str, count: int) -> list[dict[str, str]]:
 
 
 def relay_world(*, tickets: int, agents: int, workspaces: int = 1) -> World:
-    """The relay accepts any token: a visitor token is its ticket id, an agent's its id."""
+    """The relay accepts any token: a visitor token is its ticket id, an agent's its id.
+
+    Workspaces are spread as in ``parley_world``; with more than one, ids carry a ``w<n>.``
+    prefix that the relay reads to send inbox updates to that workspace's agents only.
+    """
     world = World()
-    world.tickets = [fake_id() for _ in range(tickets)]
+    nws = max(1, workspaces)
+    world.agent_ws = [k % nws for k in range(agents)]
+    world.ticket_ws = [world.agent_ws[i % agents] if agents else i % nws for i in range(tickets)]
+
+    def tagged(ws: int) -> str:
+        return f"w{ws}.{fake_id()}" if nws > 1 else fake_id()
+
+    world.tickets = [tagged(ws) for ws in world.ticket_ws]
     world.visitor_auth = [{"visitor_token": t} for t in world.tickets]
-    world.agent_auth = [{"token": fake_id()} for _ in range(agents)]
-    world.agent_ws = [0] * agents
-    world.ticket_ws = [0] * tickets
+    world.agent_auth = [{"token": tagged(ws)} for ws in world.agent_ws]
     return world
 
 
