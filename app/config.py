@@ -87,8 +87,17 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "OIDC_PROVIDER_NAME": _env("OIDC_PROVIDER_NAME", "Single sign-on"),
         #: Routing of a workspace that never chose (auto or manual; app/services/routing.py).
         "ROUTING_DEFAULT_MODE": _env("ROUTING_DEFAULT_MODE", "auto"),
+        # Rate limits (app/limits.py): RATE_LIMITS=0 turns them off; each named limit may be
+        # set by a variable of its own name (RATE_LIMIT_API="100 per minute", ...).
+        "RATE_LIMITS_ENABLED": _env("RATE_LIMITS", "1") not in ("0", "false", "no"),
+        #: Where rate-limit counters live in Redis (tests isolate themselves with their own).
+        "RATE_LIMIT_KEY_PREFIX": _env("RATE_LIMIT_KEY_PREFIX", "parley:rl"),
+        **_rate_limit_settings(),
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (TLS
+        #: ends there; app/web/cookies.py). 0: the headers are ignored.
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0") or 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "parley_session",
@@ -107,6 +116,18 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         config.get("SQLALCHEMY_DATABASE_URI")
     )
     return config
+
+
+def _rate_limit_settings() -> dict[str, Any]:
+    """Each named rate limit: its default from app/limits.py, or the variable of its name."""
+    from app import limits
+
+    settings: dict[str, Any] = {}
+    for name in limits.RATE_LIMIT_SETTINGS:
+        default = getattr(limits, name)
+        value = _env(name)
+        settings[name] = default if value is None else type(default)(value)
+    return settings
 
 
 def normalize_database_url(url: str | None) -> str | None:

@@ -70,3 +70,46 @@ BOT_WEBHOOK_ATTEMPTS = 2
 MAX_TRANSCRIPT_MESSAGES = 500
 #: Values the in-process cache (app/services/cache.py) holds at most; the oldest go first.
 CACHE_MAX_ENTRIES = 10000
+#: Audit log entries one page of GET /workspace/audit returns by default, and at most.
+AUDIT_PAGE_DEFAULT = 50
+AUDIT_PAGE_MAX = 200
+#: Messages one visitor export (GET /visitors/{id}/export) carries before it says truncated.
+MAX_EXPORT_MESSAGES = 20000
+# -- Rate limits (app/services/rate_limits.py, app/api/rate_limits.py). Each is also an app
+# config key of the same name (and an environment variable); RATE_LIMITS=0 turns them all off
+# (the benchmark and the test suite open thousands of connections from 127.0.0.1).
+# REST limits are flask-limiter strings, counted in a moving window, on Redis with REDIS_URL.
+#: Widget sessions one client address may start (each page load of the widget starts one).
+RATE_LIMIT_WIDGET_SESSION = "60 per minute"
+#: Sign-ups (new workspaces) from one client address.
+RATE_LIMIT_SIGNUP = "10 per hour"
+#: REST requests of one caller: the agent or visitor, or the client address without a token.
+RATE_LIMIT_API = "600 per minute"
+#: REST writes (POST, PUT, PATCH, DELETE) of one caller, keyed as above.
+RATE_LIMIT_API_WRITES = "120 per minute"
+#: Failed log-ins per e-mail address (a successful log-in clears them) and per client address.
+LOGIN_FAILURES_PER_EMAIL = "5 per 15 minutes"
+LOGIN_FAILURES_PER_IP = "50 per 15 minutes"
+#: Socket.IO events of one connection: a token bucket refilled at RATE per second, holding
+#: at most BURST (so BURST events may come at once after a quiet spell).
+SOCKET_EVENT_RATE = 10.0
+SOCKET_EVENT_BURST = 30
+#: The same across all connections of one visitor (in Redis with REDIS_URL).
+SOCKET_VISITOR_EVENT_RATE = 5.0
+SOCKET_VISITOR_EVENT_BURST = 20
+#: Open Socket.IO connections from one client address, per server process.
+SOCKET_CONNECTIONS_PER_IP = 100
+#: Every rate limit by name (the config keys above).
+RATE_LIMIT_SETTINGS = (
+    "RATE_LIMIT_WIDGET_SESSION",
+    "RATE_LIMIT_SIGNUP",
+    "RATE_LIMIT_API",
+    "RATE_LIMIT_API_WRITES",
+    "LOGIN_FAILURES_PER_EMAIL",
+    "LOGIN_FAILURES_PER_IP",
+    "SOCKET_EVENT_RATE",
+    "SOCKET_EVENT_BURST",
+    "SOCKET_VISITOR_EVENT_RATE",
+    "SOCKET_VISITOR_EVENT_BURST",
+    "SOCKET_CONNECTIONS_PER_IP",
+)

@@ -277,6 +277,9 @@ class Server:
             "SECRET_KEY": secrets.token_hex(16),
             "PYTHONUNBUFFERED": "1",
             "DEMO_PORT": "0",  # no demo host page beside the measured server
+            # Thousands of connections and hundreds of messages/s from one address would
+            # trip the rate limits (app/limits.py) that guard a production server.
+            "RATE_LIMITS": "0",
         }
         env.pop("REDIS_URL", None)
         if self.redis_url:

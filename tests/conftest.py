@@ -25,6 +25,10 @@ from app.events import publish
 from app.extensions import db
 
 PG_SERVER = os.environ.get("PARLEY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The suite makes many workspaces, visitors and sockets from 127.0.0.1 within seconds, so rate
+# limits are off in every app and server it starts, unless a test turns them on with small
+# values of its own (tests/test_rate_limits.py, tests/realtime/test_event_limits.py).
+os.environ.setdefault("RATE_LIMITS", "0")
 BACKENDS = [b for b in os.environ.get("PARLEY_TEST_BACKENDS", "postgresql,sqlite").split(",") if b]
 
 

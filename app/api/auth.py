@@ -7,6 +7,7 @@ from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.api import EndpointDoc, endpoint, json_body, reply
+from app.api.rate_limits import client_address
 from app.auth import oidc
 from app.auth.web import (
     bearer_token,
@@ -17,7 +18,8 @@ from app.auth.web import (
 )
 from app.errors import Forbidden, ParleyError, Unauthorized
 from app.schemas.agents import AuthOut, LoginIn, MeOut, OidcStatusOut, SignupIn
-from app.services import accounts
+from app.services import accounts, login_throttle
+from app.services.rate_limits import rate_limits
 from app.services.views import agent_view
 
 
@@ -49,12 +51,18 @@ def signup() -> tuple[Response, int]:
         auth="none",
         body=LoginIn,
         response=AuthOut,
-        errors=(401, 422),
+        errors=(401, 422, 429),
     ),
 )
 def login() -> tuple[Response, int]:
     data = json_body(LoginIn())
-    result = accounts.login(data["email"], data["password"], console_session=True)
+    result = login_throttle.login(
+        rate_limits(),
+        data["email"],
+        data["password"],
+        address=client_address(),
+        console_session=True,
+    )
     csrf = start_console_session(accounts.agent_principal(result.agent, result.console_token_id))
     return reply(
         AuthOut(), {"agent": agent_view(result.agent), "token": result.token, "csrf_token": csrf}

@@ -114,7 +114,8 @@ def _operation(endpoint: str, doc: EndpointDoc, rule: str) -> dict[str, Any]:
             "description": doc.also_200,
             "content": {"application/json": {"schema": doc.response}},
         }
-    errors = set(doc.errors) | ({400, 413} if doc.body is not None else set()) | {503}
+    # Every endpoint is rate limited (app/api/rate_limits.py) and may find the database down.
+    errors = set(doc.errors) | ({400, 413} if doc.body is not None else set()) | {429, 503}
     if doc.query is not None:
         errors.add(422)
     for code in sorted(errors):

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import request
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -33,6 +34,7 @@ from app.schemas.tickets import (
 )
 from app.services import messages, ticket_state, tickets
 from app.services.presence import Subject
+from app.services.rate_limits import Throttled, rate_limits
 from app.services.views import ticket_view
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,13 @@ def _acked(handler: Callable[..., Ack]) -> Callable[..., Ack]:
     @functools.wraps(handler)
     def wrapper(data: Any = None, *extra: Any) -> Ack:
         try:
+            _count_event()
             return handler(data)
+        except Throttled as error:
+            # Not processed. Events sent without an ack (typing, delivered) are thus dropped.
+            ack = _error(error)
+            ack["error"]["retry_after"] = error.retry_after
+            return ack
         except ParleyError as error:
             return {
                 "ok": False,
@@ -78,10 +86,14 @@ def _acked(handler: Callable[..., Ack]) -> Callable[..., Ack]:
                     **({"fields": error.fields} if error.fields else {}),
                 },
             }
-        except (DBAPIError, PoolTimeout):
+        except (DBAPIError, PoolTimeout) as exc:
             db.session.rollback()
-            log.warning("database error in %s", handler.__name__)
+            log.warning("database error in %s: %s", handler.__name__, type(exc).__name__)
             return _error(Unavailable("The database is unavailable; retry shortly."))
+        except RedisError:  # presence lives in Redis; it comes back by itself (runtime.py)
+            db.session.rollback()
+            log.warning("redis error in %s", handler.__name__)
+            return _error(Unavailable("Presence is unavailable; retry shortly."))
         except Exception:
             db.session.rollback()
             log.exception("unhandled error in %s", handler.__name__)
@@ -94,14 +106,41 @@ def _error(error: ParleyError) -> Ack:
     return {"ok": False, "error": {"code": error.code, "message": error.message}}
 
 
+def _count_event() -> None:
+    """Take a token for this event from its connection's and its visitor's buckets."""
+    sid = _sid()
+    conn = runtime().get(sid)
+    visitor_id = conn.principal.id if conn is not None and conn.principal.is_visitor else None
+    rate_limits().check_event(sid, visitor_id)
+
+
 # -- lifecycle -------------------------------------------------------------------------------
 
 
 def on_connect(auth: Any = None) -> bool | None:
-    """Authenticate by visitor token, agent bearer token, or the console cookie; join rooms."""
+    """Authenticate by visitor token, agent bearer token, or the console cookie; join rooms.
+
+    An address with ``SOCKET_CONNECTIONS_PER_IP`` connections open here is refused first,
+    before any database work, with the reason ``rate_limited``.
+    """
     sid = _sid()
     if _is_live(sid) or runtime().get(sid) is not None:
         return None  # a client-emitted "connect" event: ignore
+    limits = rate_limits()
+    try:
+        limits.open_connection(sid, request.remote_addr or "unknown")
+    except Throttled as exc:
+        raise ConnectionRefusedError(
+            "rate_limited", {"code": exc.code, "message": exc.message}
+        ) from exc
+    try:
+        return _connect(sid, auth)
+    except BaseException:
+        limits.close_connection(sid)
+        raise
+
+
+def _connect(sid: str, auth: Any) -> bool:
     try:
         principal = _authenticate(auth)
     except (DBAPIError, PoolTimeout) as exc:
@@ -110,9 +149,9 @@ def on_connect(auth: Any = None) -> bool | None:
     if principal is None:
         raise ConnectionRefusedError("unauthorized")
     subject = Subject(principal.kind, principal.id, principal.workspace_id, principal.site_id)
+    chosen = None
     if principal.is_agent:
         chosen = db.session.scalar(db.select(Agent.availability).where(Agent.id == principal.id))
-        runtime().presence.remember_choice(subject, chosen or "online")
         join_room(rooms.agent_room(principal.id))
         join_room(rooms.workspace_room(principal.workspace_id))
     else:
@@ -120,16 +159,18 @@ def on_connect(auth: Any = None) -> bool | None:
         join_room(rooms.workspace_visitors_room(principal.workspace_id))
     db.session.rollback()
     runtime().add(sid, Connection(principal=principal, subject=subject))
-    runtime().presence.heartbeat(subject, sid, "online")
+    try:
+        if principal.is_agent:
+            runtime().presence.remember_choice(subject, chosen or "online")
+        runtime().heartbeat(sid, "online")
+    except RedisError:  # chat works without presence: the next heartbeat (or the runtime's
+        log.warning("presence unavailable at connect")  # restore after a restart) records it
     return True
 
 
 def _authenticate(auth: Any) -> Principal | None:
-    uses_token = isinstance(auth, dict) and ("token" in auth or "visitor_token" in auth)
-    if not uses_token and not request.headers.get("Origin"):
-        # A cookie is only accepted from a browser page of our own origin (the Origin is
-        # checked by Engine.IO's same-origin rule); a request without one could be anyone.
-        return None
+    # The rules (a token alone when one is named; the cookie only with our Origin) live in
+    # app/auth/web.py with the rest of the request authentication.
     return principal_from_auth(auth)
 
 
@@ -137,6 +178,7 @@ def on_disconnect(reason: Any = None) -> None:
     sid = _sid()
     if _is_live(sid):
         return  # a client-emitted "disconnect" event: ignore
+    rate_limits().close_connection(sid)
     conn = runtime().remove(sid)
     if conn is None:
         return
@@ -275,7 +317,7 @@ def on_bot_feedback(data: Any) -> Ack:
 def on_heartbeat(data: Any) -> Ack:
     conn = _connection()
     payload = load(HeartbeatIn(), data if data is not None else {})
-    status = runtime().presence.heartbeat(conn.subject, _sid(), payload.get("status", "online"))
+    status = runtime().heartbeat(_sid(), payload.get("status", "online"), conn)
     return {"ok": True, "status": status}
 
 

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.auth.permissions import require_agent, require_manager
 from app.auth.principal import Principal
@@ -17,6 +18,7 @@ from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.limits import MAX_FAQ_ENTRIES, MAX_FAQ_IMPORT_ENTRIES
 from app.models import FaqEntry, Site
+from app.services import audit
 from app.services.sites import get_site
 from app.services.transaction import write_transaction
 
@@ -42,6 +44,8 @@ def create_faq(principal: Principal, site_id: str, data: dict[str, Any]) -> FaqE
         entry = FaqEntry(workspace_id=site.workspace_id, site_id=site.id)
         _fill(entry, data)
         session.add(entry)
+        session.flush()
+        _audit(session, principal, site, "created", entry.id)
     cache.forget(site.id)
     return entry
 
@@ -49,7 +53,7 @@ def create_faq(principal: Principal, site_id: str, data: dict[str, Any]) -> FaqE
 def update_faq(principal: Principal, site_id: str, faq_id: str, data: dict[str, Any]) -> FaqEntry:
     """Replace an entry's question, answer, alternatives and external_id (owners and admins)."""
     require_manager(principal)
-    with write_transaction():
+    with write_transaction() as session:
         site = get_site(principal, site_id)
         entry = _entry(site, faq_id)
         new_external = data.get("external_id")
@@ -60,6 +64,7 @@ def update_faq(principal: Principal, site_id: str, faq_id: str, data: dict[str, 
         ):
             raise Conflict("Another entry has this external_id.")
         _fill(entry, data)
+        _audit(session, principal, site, "updated", entry.id)
     cache.forget(site.id)
     return entry
 
@@ -69,7 +74,9 @@ def delete_faq(principal: Principal, site_id: str, faq_id: str) -> None:
     require_manager(principal)
     with write_transaction() as session:
         site = get_site(principal, site_id)
-        session.delete(_entry(site, faq_id))
+        entry = _entry(site, faq_id)
+        _audit(session, principal, site, "deleted", entry.id)
+        session.delete(entry)
     cache.forget(site.id)
 
 
@@ -97,6 +104,8 @@ def import_faq(
             _fill(entry, row)
             session.add(entry)
             out.append(entry)
+        counts = {"created": new_rows, "updated": len(rows) - new_rows}
+        _audit(session, principal, site, "imported", None, counts)
     cache.forget(site.id)
     return new_rows, len(rows) - new_rows, out
 
@@ -153,6 +162,19 @@ def _entries(site: Site) -> list[FaqEntry]:
             .order_by(FaqEntry.created_at, FaqEntry.id)
         )
     )
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    site: Site,
+    op: str,
+    entry_id: str | None,
+    counts: dict[str, int] | None = None,
+) -> None:
+    target = ("faq_entry", entry_id) if entry_id else ("site", site.id)
+    details = {"op": op, "site_id": site.id, **(counts or {})}
+    audit.record(session, principal, "faq.changed", *target, details)
 
 
 def _entry(site: Site, faq_id: str) -> FaqEntry:

@@ -61,6 +61,7 @@ class PresenceStore(Protocol):
     def last_seen(self, subject_type: str, subject_id: str) -> float | None: ...
     def set_chosen(self, subject_key: str, value: str) -> None: ...
     def chosen(self, subject_key: str) -> str | None: ...
+    def epoch(self) -> str: ...
 
 
 class MemoryStore:
@@ -123,6 +124,9 @@ class MemoryStore:
     def chosen(self, subject_key: str) -> str | None:
         with self._lock:
             return self._chosen.get(subject_key)
+
+    def epoch(self) -> str:
+        return "memory"  # lives as long as the process
 
 
 class RedisStore:
@@ -194,6 +198,11 @@ class RedisStore:
         value = self.client.get(self._k("chosen", subject_key))
         return value.decode() if isinstance(value, bytes) else value
 
+    def epoch(self) -> str:
+        """The Redis server's run id: a new one after a restart or failover, which may have
+        lost every key."""
+        return str(self.client.info("server")["run_id"])
+
 
 class Presence:
     """Computes statuses from a store and announces changes through ``announce``."""
@@ -220,6 +229,19 @@ class Presence:
     def remember_choice(self, subject: Subject, availability: str) -> None:
         """Seed the stored choice (from the database) without announcing anything."""
         self.store.set_chosen(subject.key, availability)
+
+    def restore(self, beats: list[tuple[Subject, str, str, float]], chosen: dict[str, str]) -> int:
+        """Put back connections' last heartbeats ``(subject, sid, status, at)`` and agents'
+        choices into a store that lost them, silently; returns how many were still live."""
+        now = time.time()
+        live = [b for b in beats if b[3] > now - self.store.ttl]
+        for key, value in chosen.items():
+            self.store.set_chosen(key, value)
+        for subject, sid, status, at in live:
+            self.store.beat(subject, sid, status, at)
+        for subject in {b[0] for b in live}:
+            self.store.swap_announced(subject, self.status(subject.type, subject.id))
+        return len(live)
 
     def sweep(self) -> int:
         """Announce offline for subjects whose heartbeats stopped; returns how many."""
