@@ -91,6 +91,49 @@ def check_db_command() -> None:
     click.echo("database ok")
 
 
+@parley.command("encryption-key")
+def encryption_key_command() -> None:
+    """Print a new key item for PARLEY_ENCRYPTION_KEYS (put it first to make it current)."""
+    from app.lib.crypto import new_key_item
+
+    click.echo(new_key_item())
+
+
+@parley.command("rotate-keys")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10000),
+    default=500,
+    show_default=True,
+    help="Messages per committed batch.",
+)
+def rotate_keys_command(batch_size: int) -> None:
+    """Re-encrypt message bodies (and rebuild their search index) under the current key.
+
+    PARLEY_ENCRYPTION_KEYS is a comma-separated list of kid:base64key items (32-byte keys,
+    see `parley encryption-key`); the first encrypts, all decrypt. To rotate: put the new
+    key first, keep the old ones after it, restart the app, run this command, then remove
+    the old keys. Plaintext rows from before encryption are encrypted too. Safe to
+    interrupt and run again: it continues with the rows not yet under the current key.
+    """
+    from app.lib.crypto import DecryptionError, keyring
+    from app.services.key_rotation import count_behind, rotate_keys
+
+    total = count_behind()
+    kid = keyring().current_kid
+    if not total:
+        click.echo(f"Every message is under key {kid!r}.")
+        return
+    try:
+        with click.progressbar(length=total, label=f"Encrypting under key {kid!r}") as bar:
+            moved = rotate_keys(batch_size=batch_size, on_batch=bar.update)
+    except DecryptionError as exc:
+        raise click.ClickException(
+            f"{exc} Earlier batches are saved; run again when fixed."
+        ) from exc
+    click.echo(f"{moved} messages now under key {kid!r}.")
+
+
 def _base_url() -> str:
     """Where the app is reached: ``PUBLIC_URL``, else the local address ``make run`` serves."""
     from app.web.demo_host import app_url

@@ -72,9 +72,30 @@ def test_search_takes_wildcards_literally(client: FlaskClient) -> None:
     site = f.create_site(client, owner)
     plain = f.start_ticket(client, f.widget_session(client, site), "Plain words")
     percent = f.start_ticket(client, f.widget_session(client, site), "Got 50% off")
-    assert _search(client, owner.headers, "%25") == [percent["id"]]
+    # Message text is searched by whole words (bodies are encrypted at rest): punctuation
+    # is no word, so "%" alone no longer finds "50%"; visitor names and e-mails still match
+    # substrings, with LIKE's wildcards taken literally.
+    assert _search(client, owner.headers, "50%25") == [percent["id"]]
+    assert _search(client, owner.headers, "%25") == []
     assert _search(client, owner.headers, "_") == []
     assert plain["id"] not in _search(client, owner.headers, "0%25")
+    _, named = _named_ticket(client, site, "Ann", "ann_50%@example.com", "Hi")
+    assert _search(client, owner.headers, "n_50%25") == [named["id"]]
+    assert _search(client, owner.headers, "n_5%25@") == []
+
+
+def test_search_matches_whole_words_in_one_message(client: FlaskClient) -> None:
+    owner = f.signup(client)
+    site = f.create_site(client, owner)
+    visitor = f.widget_session(client, site)
+    ticket = f.start_ticket(client, visitor, "Mein Café hat die Bestellung ORD-1234 nicht")
+    f.send(client, owner.headers, ticket["id"], "Refund issued today")
+    assert _search(client, owner.headers, "cafe") == [ticket["id"]]  # accents and case
+    assert _search(client, owner.headers, "CAFÉ ord-1234") == [ticket["id"]]
+    assert _search(client, owner.headers, "refund") == [ticket["id"]]
+    assert _search(client, owner.headers, "bestell") == []  # no prefix matching
+    # Every word in the same message: "refund" and "cafe" are in two different ones.
+    assert _search(client, owner.headers, "refund cafe") == []
 
 
 def test_notes_are_searched_for_agents_but_never_for_visitors(client: FlaskClient) -> None:

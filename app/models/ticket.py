@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models.base import ID, UTCDateTime, created_at_column, id_column
+from app.models.encrypted import SealedText
 
 TICKET_STATUSES = ("bot", "open", "pending", "resolved")
 MESSAGE_KINDS = ("text", "note", "event")
@@ -116,5 +117,8 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     #: The agent or visitor id; "bot" or "system" for those senders.
     sender_id: Mapped[str] = mapped_column(ID, nullable=False)
     sender_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
-    body: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Sealed at rest (app/lib/crypto.py); plaintext to readers.
+    body: Mapped[str] = mapped_column(SealedText(), nullable=False)
+    #: The blind index of the body's words for search: ``kid: <hash> <hash> ... ``.
+    search_terms: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()

@@ -134,8 +134,8 @@ class TicketListQuery(StrictSchema):
     q = TrimmedString(
         validate=validate.Length(min=1, max=MAX_SEARCH_CHARS),
         metadata={
-            "description": "Search: visitor name or e-mail, ticket id, or message text "
-            "(agents' notes included for agents)."
+            "description": "Search: visitor name or e-mail, ticket id, or whole words of one "
+            "message (agents' notes included for agents)."
         },
     )
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES))

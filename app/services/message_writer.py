@@ -29,6 +29,7 @@ from app.errors import Unavailable
 from app.events import names, rooms
 from app.events.publish import emit_now, enqueue_now
 from app.extensions import db, socketio
+from app.lib import crypto
 from app.lib.ids import new_id
 from app.lib.timeutil import as_utc, utcnow
 from app.models import Message
@@ -296,8 +297,8 @@ def _message_statements(cursor: Any, sends: list[_Send], written: _Written) -> l
     ]
     return [
         b"INSERT INTO messages (id, workspace_id, ticket_id, seq, client_id, kind, sender_type,"
-        b" sender_id, sender_name, body, created_at) VALUES "
-        + _values(cursor, "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", messages),
+        b" sender_id, sender_name, body, created_at, search_terms) VALUES "
+        + _values(cursor, "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", messages),
         b"UPDATE tickets AS t SET last_seq = v.last_seq, last_public_seq = v.last_public_seq,"
         b" status = v.status, last_activity_at = v.now, updated_at = v.now,"
         b" first_response_at = CASE WHEN v.responded"
@@ -393,8 +394,10 @@ def _stored_messages(
         tuple([k[i] for k in keys] for i in range(4)),
     )
     found = {}
+    ring = crypto.keyring()
     for row in cursor.fetchall():
         message = Message(**dict(zip(MESSAGE_COLUMNS, row, strict=True)))
+        message.body = ring.open(message.ticket_id, message.id, message.body)
         message.created_at = as_utc(message.created_at)
         found[(message.ticket_id, message.sender_type, message.sender_id, message.client_id)] = (
             message
@@ -444,8 +447,23 @@ def _next_message(request: _Send, ticket: _TicketRow, now: datetime) -> Message:
     )
 
 
+#: The columns both message paths insert: the message's own, then its blind index.
+INSERT_COLUMNS = (*MESSAGE_COLUMNS, "search_terms")
+
+
+def stored_values(message: Message) -> dict[str, Any]:
+    """The row to insert for ``message``: its body sealed (bound to its ticket and id) and
+    the blind index of its words, under the current key."""
+    ring = crypto.keyring()
+    values = {column: getattr(message, column) for column in MESSAGE_COLUMNS}
+    values["body"] = ring.seal(message.ticket_id, message.id, message.body)
+    values["search_terms"] = ring.terms(message.body)
+    return values
+
+
 def _message_values(message: Message) -> tuple[Any, ...]:
-    return tuple(getattr(message, column) for column in MESSAGE_COLUMNS)
+    values = stored_values(message)
+    return tuple(values[column] for column in INSERT_COLUMNS)
 
 
 def _sender_statements(

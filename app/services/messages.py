@@ -267,7 +267,7 @@ def _append_fast(
         created_at=now,
     )
     inserted = session.execute(
-        _insert_message_statement(dialect), {c: getattr(message, c) for c in _MESSAGE_COLUMNS}
+        _insert_message_statement(dialect), message_writer.stored_values(message)
     ).first()
     if inserted is None:
         raise _Resend(ticket_id)
@@ -286,7 +286,6 @@ def _append_fast(
 
 
 _DEFAULT_NAMES = message_writer.DEFAULT_NAMES
-_MESSAGE_COLUMNS = message_writer.MESSAGE_COLUMNS
 _MESSAGE_KEY = ["ticket_id", "sender_type", "sender_id", "client_id"]
 
 
@@ -326,7 +325,7 @@ def _insert_message_statement(dialect: str) -> Any:
     table = Message.__table__
     insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
     return (
-        insert.values({c: bindparam(c) for c in _MESSAGE_COLUMNS})
+        insert.values({c: bindparam(c) for c in message_writer.INSERT_COLUMNS})
         .on_conflict_do_nothing(index_elements=_MESSAGE_KEY)
         .returning(table.c.id)
     )
