@@ -1,6 +1,7 @@
 // Settings: the workspace, its agents and canned responses, and each site's widget, install
 // snippet, business hours, pre-chat form, bot and FAQ, webhooks; push notifications.
 import { api, ApiError, errorText, optional } from "./api";
+import { renderAudit } from "./audit";
 import { Child, fill, formatDateTime, h, s as svg } from "./dom";
 import { cannedChanged } from "./inbox";
 import { disablePush, enablePush, pushState } from "./push";
@@ -31,6 +32,7 @@ const SECTIONS: Section[] = [
   { id: "agents", label: "Agents & roles", render: renderAgents },
   { id: "canned", label: "Canned responses", render: renderCanned },
   { id: "notifications", label: "Push notifications", render: renderPush },
+  { id: "audit", label: "Audit log", render: renderAudit },
 ];
 
 let siteId = "";

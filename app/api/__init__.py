@@ -77,6 +77,7 @@ def reply(schema: Schema, obj: Any, status: int = 200) -> tuple[Response, int]:
 
 from app.api import (  # noqa: E402,F401
     agents,
+    audit,
     auth,
     canned,
     push,

@@ -9,7 +9,7 @@ from app.auth.principal import Principal
 from app.auth.tokens import read_visitor_token, sign_visitor_token
 from app.extensions import db
 from app.lib.ids import looks_like_id
-from app.models import Site, Visitor
+from app.models import ErasedVisitor, Site, Visitor
 
 
 def issue_visitor_token(site_id: str, visitor_id: str) -> str:
@@ -28,7 +28,10 @@ def visitor_principal(raw_token: object, site: Site | None = None) -> Principal 
         site = db.session.get(Site, site_id)
     if site is None or site.id != site_id:
         return None
-    name = db.session.scalar(select(Visitor.name).where(Visitor.id == visitor_id))
+    row = db.session.execute(select(Visitor.name).where(Visitor.id == visitor_id)).first()
+    if row is None and visitor_erased(visitor_id):
+        return None
+    name = row[0] if row is not None else None
     return Principal(
         kind="visitor",
         workspace_id=site.workspace_id,
@@ -36,3 +39,8 @@ def visitor_principal(raw_token: object, site: Site | None = None) -> Principal 
         name=name or "Visitor",
         site_id=site.id,
     )
+
+
+def visitor_erased(visitor_id: str) -> bool:
+    """Whether this visitor's data was erased: its token is refused and its id never reused."""
+    return db.session.get(ErasedVisitor, visitor_id) is not None

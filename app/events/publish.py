@@ -48,6 +48,11 @@ class _Coalesced:
     send: Callable[[], None]
 
 
+@dataclass
+class _Disconnect:
+    room: str
+
+
 #: Updates under one key go out at most once per window: the first at once, later ones folded
 #: into a single trailing send built when the window ends (so it carries the latest state).
 COALESCE_WINDOW_S = 1.0
@@ -252,6 +257,27 @@ def emit_after_commit(
     session.info.setdefault(_PENDING_KEY, []).append(_Emit(event_name, payload, rooms, skip_sid))
 
 
+def disconnect_after_commit(session: Session, room: str) -> None:
+    """Queue closing the connections in ``room`` for when ``session`` commits (a visitor
+    whose data was erased): this process's are disconnected, and the room is closed on
+    every process, so connections elsewhere hear nothing more from it."""
+    session.info.setdefault(_PENDING_KEY, []).append(_Disconnect(room))
+
+
+def disconnect_now(room: str) -> None:
+    """Disconnect this process's connections in ``room`` and close it everywhere."""
+    try:
+        server = socketio.server
+        if server is None:
+            return
+        sids = [sid for sid, _ in server.manager.get_participants("/", room)]
+        for sid in sids:
+            server.disconnect(sid, namespace="/")
+        socketio.close_room(room)
+    except Exception:  # best effort: the tokens are refused from now on anyway
+        log.exception("closing room %s failed", room)
+
+
 def coalesce_after_commit(session: Session, key: str, send: Callable[[], None]) -> None:
     """Queue ``send`` (it builds payloads and calls ``emit_now``) for after the commit, at
     most once per ``COALESCE_WINDOW_S`` per ``key`` in this process."""
@@ -327,6 +353,8 @@ def release(session: Session) -> None:
             _coalescer.submit(item.key, item.send)
         elif isinstance(item, _Batched):
             item.batcher.submit(item.key, item.item)
+        elif isinstance(item, _Disconnect):
+            disconnect_now(item.room)
 
         elif isinstance(item, _Emit):
             try:

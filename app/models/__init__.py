@@ -1,7 +1,9 @@
 """Plain SQLAlchemy models: columns and constraints only, no side effects."""
 
+from app.models.audit import AuditEntry
 from app.models.bot import BotReply, BotSettings
 from app.models.notification import Delivery, NotificationWindow
+from app.models.privacy import ErasedVisitor
 from app.models.rating import Rating
 from app.models.site import FaqEntry, Site, Visitor
 from app.models.ticket import Message, Participant, Ticket
@@ -11,10 +13,12 @@ from app.models.workspace_content import CannedResponse, PushSubscription, Webho
 __all__ = [
     "Agent",
     "ApiToken",
+    "AuditEntry",
     "BotReply",
     "BotSettings",
     "CannedResponse",
     "Delivery",
+    "ErasedVisitor",
     "FaqEntry",
     "Message",
     "NotificationWindow",

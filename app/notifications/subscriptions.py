@@ -19,6 +19,7 @@ from app.limits import DELIVERY_PAGE_MAX, MAX_PUSH_SUBSCRIPTIONS, MAX_WEBHOOKS_P
 from app.models import Delivery, PushSubscription, Site, Webhook
 from app.notifications.outgoing import check_url
 from app.notifications.reach import forget_reach
+from app.services import audit
 from app.services.transaction import write_transaction
 
 #: Webhook events a site may subscribe to.
@@ -109,6 +110,9 @@ def create_webhook(principal: Principal, site_id: str, url: str, events: list[st
             is_active=True,
         )
         session.add(webhook)
+        session.flush()
+        details = {"op": "created", "site_id": site.id, "events": webhook.events}
+        audit.record(session, principal, "webhook.changed", "webhook", webhook.id, details)
         forget_reach(session, principal.workspace_id)
     return webhook
 
@@ -130,7 +134,10 @@ def delete_webhook(principal: Principal, site_id: str, webhook_id: str) -> None:
     """Remove a webhook and its delivery log (owners and admins)."""
     require_manager(principal)
     with write_transaction() as session:
-        session.delete(_webhook(principal, site_id, webhook_id))
+        webhook = _webhook(principal, site_id, webhook_id)
+        details = {"op": "deleted", "site_id": webhook.site_id}
+        audit.record(session, principal, "webhook.changed", "webhook", webhook.id, details)
+        session.delete(webhook)
 
 
 def list_deliveries(

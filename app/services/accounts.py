@@ -20,7 +20,7 @@ from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.extensions import db
 from app.lib.timeutil import utcnow
 from app.models import Agent, ApiToken, Workspace
-from app.services import connections, presence_store
+from app.services import audit, connections, presence_store
 from app.services.transaction import write_transaction
 
 
@@ -78,9 +78,10 @@ def login(email: str, password: str, *, console_session: bool = False) -> Sessio
         raise Unauthorized("Wrong e-mail or password.")
     if not agent.is_active:
         raise Unauthorized("Wrong e-mail or password.")
-    with write_transaction():
+    with write_transaction() as session:
         token, raw = _add_token(agent, "bearer")
         console = _add_token(agent, "session")[0] if console_session else None
+        audit.record(session, agent_principal(agent), "agent.login", "agent", agent.id)
     return Session(
         agent=agent, token=raw, token_id=token.id, console_token_id=console.id if console else None
     )
@@ -94,8 +95,10 @@ def console_session_for_email(email: str) -> Session:
     agent = db.session.scalar(select(Agent).where(Agent.email == normalize_email(email)))
     if agent is None or not agent.is_active:
         raise Forbidden("No active Parley agent has this e-mail address.")
-    with write_transaction():
+    with write_transaction() as session:
         token, raw = _add_token(agent, "session")
+        details = {"method": "sso"}
+        audit.record(session, agent_principal(agent), "agent.login", "agent", agent.id, details)
     return Session(agent=agent, token=raw, token_id=token.id, console_token_id=token.id)
 
 
@@ -178,8 +181,9 @@ def create_agent(principal: Principal, name: str, email: str, password: str, rol
     require_manager(principal)
     if not may_assign_role(principal, role):
         raise Forbidden(f"An {principal.role} may not create an {role}.")
-    with write_transaction():
+    with write_transaction() as session:
         agent = _add_agent(principal.workspace_id, name, email, password, role)
+        audit.record(session, principal, "agent.invited", "agent", agent.id, {"role": role})
     return agent
 
 

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.models import Agent, ApiToken, Ticket
-from app.services import connections
+from app.services import audit, connections
 from app.services.transaction import write_transaction
 
 
@@ -36,6 +36,7 @@ def update_agent(principal: Principal, agent_id: str, changes: dict[str, Any]) -
         demoting = changes.get("role") not in (None, "owner") and agent.role == "owner"
         if (deactivating or demoting) and agent.is_active:
             _keep_an_owner(principal.workspace_id, agent.id)
+        _audit(session, principal, agent, changes)
         if "name" in changes:
             agent.name = changes["name"]
         if "role" in changes:
@@ -48,6 +49,18 @@ def update_agent(principal: Principal, agent_id: str, changes: dict[str, Any]) -
     for token_id in revoked:
         connections.close_connections_of_token(token_id)
     return agent
+
+
+def _audit(session: Session, principal: Principal, agent: Agent, changes: dict[str, Any]) -> None:
+    """One entry per kind of change that actually changes something."""
+    if "role" in changes and changes["role"] != agent.role:
+        details = {"from": agent.role, "to": changes["role"]}
+        audit.record(session, principal, "agent.role_changed", "agent", agent.id, details)
+    if "active" in changes and bool(changes["active"]) != agent.is_active:
+        action = "agent.reactivated" if changes["active"] else "agent.deactivated"
+        audit.record(session, principal, action, "agent", agent.id)
+    if "name" in changes and changes["name"] != agent.name:
+        audit.record(session, principal, "agent.updated", "agent", agent.id, {"changed": ["name"]})
 
 
 def _hand_back_tickets(session: Session, principal: Principal, agent: Agent) -> None:

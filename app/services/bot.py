@@ -17,7 +17,7 @@ from app.errors import Invalid
 from app.extensions import db
 from app.lib.timeutil import utcnow
 from app.models import BotSettings, FaqEntry, Site
-from app.services import faq
+from app.services import audit, faq
 from app.services.sites import get_site
 from app.services.transaction import write_transaction
 
@@ -71,13 +71,14 @@ def update_bot_settings(
 ) -> BotSettingsView:
     """Set the site's thresholds by hand (owners and admins)."""
     require_manager(principal)
-    with write_transaction():
+    with write_transaction() as session:
         site = get_site(principal, site_id)
         row = _store(
             site,
             Thresholds(data["answer_threshold"], data["margin"], data["suggest_threshold"]),
             {"source": "manual"},
         )
+        audit.record(session, principal, "settings.updated", "site", site.id, _audited(row))
     return _view(site, row)
 
 
@@ -102,7 +103,14 @@ def calibrate_bot(
                 fields={"messages": {str(n): {"expected": ["Unknown entry."]}}},
             )
         labelled.append(Labelled(message["text"], by_key.get(expected, HANDOFF)))
-    result = calibrate(index, labelled, budget)
+    try:
+        result = calibrate(index, labelled, budget)
+    except ValueError as exc:  # every threshold answers wrongly more than the budget allows
+        raise Invalid(
+            "No thresholds keep wrong answers within the budget: raise wrong_answer_budget "
+            "or check the labels.",
+            fields={"wrong_answer_budget": ["Too small for these messages."]},
+        ) from exc
     summary = {
         "source": "calibration",
         "wrong_answer_budget": budget,
@@ -110,9 +118,10 @@ def calibrate_bot(
         "answered_right": result.answered_right,
         "answered_wrong": result.answered_wrong,
     }
-    with write_transaction():
+    with write_transaction() as session:
         site = get_site(principal, site_id)
         row = _store(site, result.thresholds, summary)
+        audit.record(session, principal, "settings.updated", "site", site.id, _audited(row))
     return _view(site, row)
 
 
@@ -158,6 +167,19 @@ def _store(site: Site, thresholds: Thresholds, calibration: dict[str, Any] | Non
     row.calibration = calibration
     row.updated_at = utcnow()
     return row
+
+
+def _audited(row: BotSettings) -> dict[str, Any]:
+    """The audit log's record of new thresholds."""
+    source = (row.calibration or {}).get("source")
+    t = _thresholds(row)
+    return {
+        "area": "bot",
+        "source": source,
+        "answer": t.answer,
+        "margin": t.margin,
+        "suggest": t.suggest,
+    }
 
 
 def _view(site: Site, row: BotSettings | None) -> BotSettingsView:

@@ -30,7 +30,7 @@ from app.models import BotSettings, Message, Site, Ticket, Visitor
 from app.notifications.outgoing import BlockedDestination, check_url, guarded_session
 from app.notifications.webhooks import sign
 from app.schemas.tickets import MESSAGE_OUT
-from app.services import bot
+from app.services import audit, bot
 from app.services.sites import get_site
 from app.services.transaction import write_transaction
 
@@ -61,8 +61,10 @@ def set_bot_webhook(principal: Principal, site_id: str, url: str) -> BotWebhookV
     problem = check_url(url, allow_private=_allow_private())
     if problem:
         raise Invalid(problem, fields={"url": [problem]})
-    with write_transaction():
+    with write_transaction() as session:
         site = get_site(principal, site_id)
+        details = {"op": "bot_webhook_set", "site_id": site.id}
+        audit.record(session, principal, "webhook.changed", "site", site.id, details)
         row = bot.settings_row(site, create=True) or BotSettings()
         row.webhook_url = url
         row.webhook_secret = row.webhook_secret or secrets.token_hex(32)
@@ -74,10 +76,12 @@ def set_bot_webhook(principal: Principal, site_id: str, url: str) -> BotWebhookV
 def remove_bot_webhook(principal: Principal, site_id: str) -> None:
     """Back to the FAQ bot (the secret is dropped: a new webhook gets a new one)."""
     require_manager(principal)
-    with write_transaction():
+    with write_transaction() as session:
         row = bot.settings_row(get_site(principal, site_id))
         if row is None or not row.webhook_url:
             raise NotFound("The site has no bot webhook.")
+        details = {"op": "bot_webhook_removed", "site_id": row.site_id}
+        audit.record(session, principal, "webhook.changed", "site", row.site_id, details)
         row.webhook_url = None
         row.webhook_secret = None
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.auth.permissions import require_agent
 from app.auth.principal import Principal
@@ -15,6 +16,7 @@ from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.limits import MAX_CANNED_RESPONSES
 from app.models import CannedResponse
+from app.services import audit
 from app.services.transaction import write_transaction
 
 _TAKEN = {"shortcut": ["Already used by another canned response."]}
@@ -53,6 +55,7 @@ def create_canned(principal: Principal, data: dict[str, Any]) -> CannedResponse:
             )
             session.add(row)
             session.flush()
+            _audit(session, principal, row, "created")
     except IntegrityError as exc:
         raise Conflict("This shortcut is taken.", fields=_TAKEN) from exc
     return row
@@ -68,6 +71,7 @@ def update_canned(principal: Principal, canned_id: str, changes: dict[str, Any])
                     setattr(row, key, changes[key] or ("" if key == "title" else changes[key]))
             row.updated_at = utcnow()
             session.flush()
+            _audit(session, principal, row, "updated")
     except IntegrityError as exc:
         raise Conflict("This shortcut is taken.", fields=_TAKEN) from exc
     return row
@@ -75,7 +79,14 @@ def update_canned(principal: Principal, canned_id: str, changes: dict[str, Any])
 
 def delete_canned(principal: Principal, canned_id: str) -> None:
     with write_transaction() as session:
-        session.delete(_canned(principal, canned_id))
+        row = _canned(principal, canned_id)
+        _audit(session, principal, row, "deleted")
+        session.delete(row)
+
+
+def _audit(session: Session, principal: Principal, row: CannedResponse, op: str) -> None:
+    details = {"op": op, "shortcut": row.shortcut}
+    audit.record(session, principal, "canned.changed", "canned_response", row.id, details)
 
 
 def _canned(principal: Principal, canned_id: str) -> CannedResponse:

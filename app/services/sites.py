@@ -16,7 +16,7 @@ from app.lib.ids import looks_like_id
 from app.lib.timeutil import utcnow
 from app.models import Site
 from app.schemas.sites import DEFAULT_SETTINGS
-from app.services import site_cache
+from app.services import audit, site_cache
 from app.services.transaction import write_transaction
 
 
@@ -45,6 +45,8 @@ def create_site(
             settings=dict(settings or {}),
         )
         session.add(site)
+        session.flush()
+        audit.record(session, principal, "site.created", "site", site.id, {"name": name})
         site_cache.forget_site(session, site.site_key)
     return site
 
@@ -80,6 +82,7 @@ def update_site(principal: Principal, site_id: str, changes: dict[str, Any]) -> 
         if "settings" in changes:
             site.settings = {**(site.settings or {}), **changes["settings"]}
         site.updated_at = utcnow()
+        audit.record(session, principal, "site.updated", "site", site.id, _changed(changes))
     return site
 
 
@@ -89,6 +92,13 @@ def install_snippet(principal: Principal, site_id: str, base_url: str) -> str:
     src = html.escape(base_url.rstrip("/") + "/widget.js", quote=True)
     key = html.escape(site.site_key, quote=True)
     return f'<script src="{src}" data-site-key="{key}" async></script>'
+
+
+def _changed(changes: dict[str, Any]) -> dict[str, list[str]]:
+    """What an update touched, for the audit log: field names and settings keys, no values."""
+    fields = sorted(k for k in changes if k != "settings")
+    fields += [f"settings.{k}" for k in sorted(changes.get("settings") or {})]
+    return {"changed": fields}
 
 
 def _unique(values: list[str]) -> list[str]:

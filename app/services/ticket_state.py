@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.permissions import check_view_ticket
 from app.auth.principal import Principal
-from app.errors import NotFound
+from app.auth.visitors import visitor_erased
+from app.errors import NotFound, Unauthorized
 from app.events import names, rooms
 from app.events.publish import Batcher, batch_after_commit, emit_after_commit, emit_now
 from app.extensions import db
@@ -45,6 +46,8 @@ def ensure_visitor(session: Session, principal: Principal) -> Visitor:
         return visitor
     if principal.site_id is None:
         raise NotFound("Site not found.")
+    if visitor_erased(principal.id):  # a socket opened before the erasure
+        raise Unauthorized("This visitor's data was deleted.")
     visitor = Visitor(
         id=principal.id,
         workspace_id=principal.workspace_id,

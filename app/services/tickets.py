@@ -18,7 +18,7 @@ from app.lib.timeutil import as_utc, utcnow
 from app.limits import TICKET_PAGE_DEFAULT, TICKET_PAGE_MAX
 from app.models import Agent, Participant, Ticket
 from app.notifications.hooks import notify_ticket_handed_off
-from app.services import routing, search, ticket_state
+from app.services import audit, routing, search, ticket_state
 from app.services.messages import post_event
 from app.services.transaction import write_transaction
 
@@ -84,6 +84,8 @@ def update_ticket(
         if unassign or assignee_id is not None:
             changed |= _assign(session, principal, ticket, None if unassign else assignee_id)
         if status is not None and status != ticket.status:
+            action, details = _status_action(ticket.status, status)
+            audit.record(session, principal, action, "ticket", ticket.id, details)
             _set_status(ticket, status)
             session.flush()
             post_event(session, ticket, _status_line(principal, status))
@@ -110,6 +112,10 @@ def add_participant(principal: Principal, ticket_id: str, agent_id: str) -> Tick
         if existing is None or existing.role == "observer":
             ticket_state.add_participant_row(session, ticket, "agent", agent.id, "collaborator")
             post_event(session, ticket, f"{principal.name} added {agent.name}")
+            details = {"agent_id": agent.id}
+            audit.record(
+                session, principal, "ticket.participant_added", "ticket", ticket.id, details
+            )
             ticket_state.announce_ticket(session, ticket)
     return ticket
 
@@ -131,6 +137,10 @@ def remove_participant(principal: Principal, ticket_id: str, agent_id: str) -> T
         )
         if getattr(result, "rowcount", 0):
             post_event(session, ticket, f"{principal.name} removed {agent.name}")
+            details = {"agent_id": agent.id}
+            audit.record(
+                session, principal, "ticket.participant_removed", "ticket", ticket.id, details
+            )
             ticket_state.announce_ticket(session, ticket)
             routing.route_now(session, ticket.workspace_id)
     return ticket
@@ -153,6 +163,7 @@ def _workspace_agent(principal: Principal, agent_id: str) -> Agent:
 def _assign(s: Session, principal: Principal, ticket: Ticket, assignee_id: str | None) -> bool:
     if assignee_id == ticket.assignee_id:
         return False
+    previous = ticket.assignee_id
     if ticket.assignee_id is not None:
         old = s.scalar(
             select(Participant).where(
@@ -166,6 +177,7 @@ def _assign(s: Session, principal: Principal, ticket: Ticket, assignee_id: str |
     if assignee_id is None:
         ticket.assignee_id = None
         post_event(s, ticket, f"{principal.name} unassigned the ticket")
+        audit.record(s, principal, "ticket.unassigned", "ticket", ticket.id, {"from": previous})
         return True
     agent = _workspace_agent(principal, assignee_id)
     ticket.assignee_id = agent.id
@@ -174,6 +186,8 @@ def _assign(s: Session, principal: Principal, ticket: Ticket, assignee_id: str |
         ticket.status = "open"
     who = "themselves" if agent.id == principal.id else agent.name
     post_event(s, ticket, f"{principal.name} assigned {who}")
+    details = {"from": previous, "to": agent.id}
+    audit.record(s, principal, "ticket.assigned", "ticket", ticket.id, details)
     return True
 
 
@@ -192,6 +206,17 @@ def _set_status(ticket: Ticket, status: str) -> None:
             raise Conflict("The visitor already has another active ticket.")
     ticket.status = status
     ticket.resolved_at = utcnow() if status == "resolved" else None
+
+
+def _status_action(old: str, new: str) -> tuple[str, dict[str, str]]:
+    """The audit action and details of a status change."""
+    if new == "resolved":
+        action = "ticket.resolved"
+    elif old == "resolved":
+        action = "ticket.reopened"
+    else:
+        action = "ticket.status_changed"
+    return action, {"from": old, "to": new}
 
 
 def _status_line(principal: Principal, status: str) -> str:

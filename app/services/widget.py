@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.principal import Principal
 from app.auth.tokens import identity_hash_matches, read_visitor_token
-from app.auth.visitors import issue_visitor_token
+from app.auth.visitors import issue_visitor_token, visitor_erased
 from app.errors import Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.lib.ids import looks_like_id, new_id
@@ -160,6 +160,10 @@ def _token_visitor(visitor_token: str | None, site_id: str) -> str | None:
     """The visitor id a valid token of this site names (others are simply ignored)."""
     claims = read_visitor_token(current_app.config["SECRET_KEY"], visitor_token)
     if claims is None or claims[0] != site_id or not looks_like_id(claims[1]):
+        return None
+    # A stored visitor was not erased (``db.session.get`` is what ``_touch`` reads next, so
+    # it costs nothing more); one with no row may have been: then it starts afresh.
+    if db.session.get(Visitor, claims[1]) is None and visitor_erased(claims[1]):
         return None
     return claims[1]
 

@@ -13,6 +13,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.limits import DEFAULT_ROUTING_CAPACITY
 from app.models import Workspace
+from app.services import audit
 from app.services.transaction import write_transaction
 
 ROUTING_MODES = ("auto", "manual")
@@ -72,6 +73,8 @@ def update_workspace(principal: Principal, changes: dict[str, Any]) -> Workspace
             from app.services import routing
 
             routing.route_now(session, workspace.id)
+        details = {"changed": sorted(changes), "routing": routing_of(workspace).as_dict()}
+        audit.record(session, principal, "settings.updated", "workspace", workspace.id, details)
     return workspace
 
 
