@@ -27,6 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         level=app.config.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from app.lib import crypto
+
+    crypto.init_app(app)  # message bodies at rest: refuses malformed keys at start
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -38,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.api import openapi  # noqa: F401  registers /openapi.json
     from app.cli import register_cli
     from app.realtime import init_realtime
+    from app.web import cookies as web_cookies
     from app.web import headers as web_headers
     from app.web.console import bp as console_bp
     from app.web.ops import bp as ops_bp
@@ -48,7 +52,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(widget_bp)
     app.register_blueprint(console_bp)
     web_errors.register(app)
+    from app.api.rate_limits import init_rate_limits
+
+    init_rate_limits(app)  # REST, log-in and Socket.IO rate limits (app/limits.py)
     web_headers.register(app)
+    web_cookies.register(app)
     register_cli(app)
     init_realtime(app)
     from app.jobs.runner import init_jobs
@@ -76,8 +84,11 @@ def _defaults(app: Flask) -> None:
                 "max_overflow": 20,
                 "pool_timeout": 1,  # refuse with `unavailable` within ~1 s rather than queue
                 "connect_args": {"connect_timeout": 5},
+                "hide_parameters": True,  # errors and logs never show the values of a query
             },
         )
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"hide_parameters": True})
 
 
 def _instance_secret(instance_path: str) -> str:
@@ -96,8 +107,10 @@ def _instance_secret(instance_path: str) -> str:
 def _allowed_socket_origin(app: Flask) -> Any:
     """Socket.IO accepts browsers of our own origin only (the widget runs in our iframe).
 
-    Same origin means the Origin header matches the request's host (or PUBLIC_URL when a
-    proxy rewrites the host). Never ``*``: that would let any site ride the console cookie.
+    Same origin means the Origin header matches the request's scheme and host (or
+    PUBLIC_URL when a proxy rewrites the host). ``X-Forwarded-*`` headers count only through
+    ``TRUSTED_PROXIES`` (ProxyFix, app/web/cookies.py, has then rewritten the environ): any
+    client could send them. Never ``*``: that would let any site ride the console cookie.
     """
     from app.schemas.base import normalize_origin
 
@@ -105,8 +118,8 @@ def _allowed_socket_origin(app: Flask) -> Any:
     public_origin = normalize_origin(public) if public else None
 
     def allowed(origin: str, environ: dict[str, Any]) -> bool:
-        scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
-        host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
+        scheme = environ.get("wsgi.url_scheme", "http")
+        host = environ.get("HTTP_HOST", "")
         try:
             return normalize_origin(origin) in {
                 normalize_origin(f"{scheme}://{host}"),
@@ -120,6 +133,7 @@ def _allowed_socket_origin(app: Flask) -> Any:
 
 def _init_socketio(app: Flask) -> None:
     from app.config import MAX_REQUEST_BYTES
+    from app.realtime.packets import CheckedPacket
 
     # The extension keeps its options between init_app calls: an app without a queue after
     # one with a queue must not inherit its Redis client manager (several apps in one process).
@@ -131,6 +145,7 @@ def _init_socketio(app: Flask) -> None:
         channel=app.config.get("SOCKETIO_CHANNEL") or "flask-socketio",
         cors_allowed_origins=_allowed_socket_origin(app),
         max_http_buffer_size=MAX_REQUEST_BYTES,
+        serializer=CheckedPacket,  # an event without a string name is dropped while decoding
         ping_interval=25,
         ping_timeout=20,
     )

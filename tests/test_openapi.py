@@ -162,7 +162,7 @@ def test_widget_visitor_and_rating_endpoints_are_documented(spec: dict[str, Any]
     assert patch["security"]  # a visitor token
     assert {"200", "401", "403", "422"} <= set(patch["responses"])
     ref = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    assert set(schemas[ref.rsplit("/", 1)[1]]["properties"]) == {"name", "email", "fields"}
+    assert set(schemas[ref.rsplit("/", 1)[1]]["properties"]) == {"name", "email", "fields", "page"}
 
     rate = ops["/api/v1/tickets/{ticket_id}/rating"]["post"]
     assert {"201", "200", "404", "409", "422"} <= set(rate["responses"])

@@ -76,18 +76,25 @@ def current_principal(*, visitors: bool = False) -> Principal:
 
 
 def principal_from_auth(auth: Any) -> Principal | None:
-    """The principal of a Socket.IO ``auth`` dict or the console cookie of the handshake."""
+    """The principal of a Socket.IO ``auth`` dict or the console cookie of the handshake.
+
+    An ``auth`` dict that names a token is judged by that token alone, never by the cookie
+    (``{"token": null}`` is no token). The cookie counts only with an ``Origin`` header,
+    which Engine.IO has matched to our own origin: a same-origin polling GET or another
+    site's script tag sends none, so such a handshake cannot ride an agent's session.
+    """
     from app.services.accounts import authenticate_token
 
-    if isinstance(auth, dict):
+    if isinstance(auth, dict) and ("token" in auth or "visitor_token" in auth):
         token = auth.get("token")
         if isinstance(token, str) and token.startswith(AGENT_TOKEN_PREFIX):
             return authenticate_token(token, kind="bearer")
         visitor_token = auth.get("visitor_token")
         if isinstance(visitor_token, str):
             return visitor_principal(visitor_token)
-        if token is not None or visitor_token is not None:
-            return None
+        return None
+    if not request.headers.get("Origin"):
+        return None
     user = current_user
     if user is not None and user.is_authenticated and isinstance(user, ConsoleUser):
         return user.principal

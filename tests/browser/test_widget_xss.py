@@ -28,55 +28,10 @@ from tests.browser.conftest import (
     widget_frame,
 )
 from tests.live import Api, Client, Server
+from tests.xss_corpus import TITLES, XSS
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-
-XSS = [
-    "<script>window.xss=1</script>",
-    '<img src=x onerror="window.xss=1">',
-    "<img src=x onerror=alert(1)>",
-    '<img src="x" onerror="console.log(\'XSS-RAN\')">',
-    '<svg onload="window.xss=1">',
-    "<svg><script>window.xss=1</script></svg>",
-    '<svg><animate onbegin="window.xss=1" attributeName=x dur=1s>',
-    '<a href="javascript:window.xss=1">click me</a>',
-    "javascript:window.xss=1",
-    "JaVaScRiPt:alert(document.domain)",
-    '<iframe srcdoc="<script>parent.xss=1</script>"></iframe>',
-    '<iframe src="javascript:parent.xss=1"></iframe>',
-    '<a href="data:text/html,<script>parent.xss=1</script>">x</a>',
-    '<body onload="window.xss=1">',
-    '<details open ontoggle="window.xss=1">',
-    '<input autofocus onfocus="window.xss=1">',
-    '<video><source onerror="window.xss=1"></video>',
-    '<marquee onstart="window.xss=1">hi</marquee>',
-    '<div style="width:expression(window.xss=1)">x</div>',
-    "<style>@import 'javascript:window.xss=1';</style>",
-    '<object data="javascript:window.xss=1">',
-    '<embed src="javascript:window.xss=1">',
-    '<form action="javascript:window.xss=1"><button>go</button></form>',
-    '<meta http-equiv="refresh" content="0;url=javascript:window.xss=1">',
-    '<base href="javascript:window.xss=1//">',
-    '"><script>window.xss=1</script>',
-    "'><img src=x onerror=window.xss=1>",
-    "</textarea><script>window.xss=1</script>",
-    "</title><script>window.xss=1</script>",
-    '<!--<img src="--><img src=x onerror=window.xss=1//">',
-    '<noscript><p title="</noscript><img src=x onerror=window.xss=1>">',
-    "<math><mtext><table><mglyph><style><img src=x onerror=window.xss=1>",
-    "{{7*7}}",
-    "${7*7}",
-    "{{constructor.constructor('window.xss=1')()}}",
-    "&lt;script&gt;window.xss=1&lt;/script&gt;",
-    "\\u003cscript\\u003ewindow.xss=1\\u003c/script\\u003e",
-    "%3Cscript%3Ewindow.xss%3D1%3C%2Fscript%3E",
-    "\uff1cscript\uff1ewindow.xss=1\uff1c/script\uff1e",
-    "\u202e<img src=x onerror=window.xss=1>",
-    "<scr\u200bipt>window.xss=1</scr\u200bipt>",
-]
-#: A site title is at most 60 characters.
-TITLES = [p for p in XSS if len(p) <= 60]
 
 #: Elements none of the payloads may bring into the widget's DOM.
 FORBIDDEN = (
