@@ -5,6 +5,7 @@ import { alertAgent, setUnread } from "./notify";
 import {
   Agent,
   call,
+  isManager,
   listen,
   Message,
   siteName,
@@ -884,6 +885,12 @@ function onComposerInput(): void {
   const match = /^\/([a-z0-9_-]*)$/i.exec(value);
   if (match && canned && canned.length) showPicker(match[1].toLowerCase());
   else hidePicker();
+  if (match && canned === null) {
+    // Not loaded yet, or the last load failed: load now and show the picker when they come.
+    void loadCanned().then(() => {
+      if (canned !== null && composer.value === value) onComposerInput();
+    });
+  }
   if (!noteMode && value.trim()) startTyping();
   else stopTyping();
 }
@@ -933,7 +940,7 @@ async function loadCanned(): Promise<void> {
     const answer = await optional<{ canned_responses: typeof canned }>("GET", "/canned-responses");
     canned = answer ? answer.canned_responses || [] : [];
   } catch {
-    canned = [];
+    canned = null; // tried again when the agent next types "/"
   }
 }
 
@@ -1054,8 +1061,32 @@ function renderVisitor(): void {
               : h("p", { class: "muted" }, "None."),
           )
         : null,
+      visitorDetails ? privacyActions(v.id) : null,
     ),
   );
+}
+
+/** Owners and admins: download everything stored about the visitor, or erase it. */
+function privacyActions(visitorId: string): HTMLElement | null {
+  if (!isManager()) return null;
+  const path = `/visitors/${encodeURIComponent(visitorId)}`;
+  const erase = h("button", { type: "button", class: "danger" }, "Delete visitor");
+  erase.addEventListener("click", async () => {
+    if (!window.confirm("Delete this visitor and all their conversations? This cannot be undone.")) return;
+    erase.disabled = true;
+    try {
+      await api("DELETE", path);
+      for (const [id, t] of tickets) if (t.visitor.id === visitorId) tickets.delete(id);
+      toast("Visitor deleted.");
+      location.hash = "#/inbox";
+      await reload();
+    } catch (err) {
+      toast(errorText(err), "error");
+      erase.disabled = false;
+    }
+  });
+  const download = h("a", { class: "button", href: `/api/v1${path}/export`, download: `visitor-${visitorId}.json` }, "Export data");
+  return h("div", { class: "privacy" }, h("h4", null, "Privacy"), download, " ", erase);
 }
 
 // ---------------------------------------------------------------- live events

@@ -188,7 +188,7 @@ def test_hidden_tab_gets_a_notification_and_the_title_counts_unread(
         notes = page.evaluate("window.__notes")
         assert any("Is anyone there?" in n for n in notes), notes
         assert page.evaluate("window.__beeps") >= 1  # and a sound
-        expect(page).to_have_title("(1) Inbox · Parley")
+        expect(page).to_have_title("(2) Inbox · Parley")  # both messages are unread
         # Opening the conversation reads it: the count goes.
         page.evaluate("window.__hidden = false")
         ticket_item(page, "Is anyone there?").click()
