@@ -5,6 +5,8 @@ item 4): classic payloads that, if any ran, would set ``window.xss``, open a dia
 
 from __future__ import annotations
 
+from playwright.sync_api import ConsoleMessage, Dialog, Page
+
 XSS = [
     "<script>window.xss=1</script>",
     '<img src=x onerror="window.xss=1">',
@@ -66,3 +68,22 @@ def email_of(payload: str) -> str | None:
         return None
     quoted = "".join("\\" + c if c in '\\" ' else c for c in payload)
     return f'"{quoted}"@xss.example'
+
+
+class PayloadWatch:
+    """Dialogs and ``XSS`` console lines (on every frame of a page): a payload that ran."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        self.console: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("console", self._console)
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "XSS" in message.text:
+            self.console.append(message.text)

@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.console_support import console_built, sign_in
 from tests.live import PASSWORD, Api, Server
-from tests.xss_corpus import URL_XSS, email_of
+from tests.xss_corpus import URL_XSS, PayloadWatch, email_of
 from tests.xss_corpus import XSS as CORPUS
 
 __all__ = ["console_built"]
@@ -191,23 +191,8 @@ def world(app_server: Server, console_built: None) -> World:
     )
 
 
-class Watch:
+class Watch(PayloadWatch):
     """What would mean a payload ran: dialogs, ``XSS`` console lines, injected elements."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.dialogs: list[str] = []
-        self.console: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("console", self._console)
-
-    def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if "XSS" in message.text:
-            self.console.append(message.text)
 
     def assert_nothing_ran(self) -> None:
         assert self.page.evaluate("typeof window.xss") == "undefined"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
     FRAME,
@@ -28,7 +28,7 @@ from tests.browser.conftest import (
     widget_frame,
 )
 from tests.live import Api, Client, Server
-from tests.xss_corpus import TITLES, XSS
+from tests.xss_corpus import TITLES, XSS, PayloadWatch
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -47,22 +47,7 @@ def test_the_corpus_is_large_and_varied() -> None:
     assert len(TITLES) >= 30
 
 
-class Watch:
-    """Dialogs and console lines that would mean a payload ran, on every frame of a page."""
-
-    def __init__(self, page: Page) -> None:
-        self.dialogs: list[str] = []
-        self.console: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("console", self._console)
-
-    def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if "XSS" in message.text:
-            self.console.append(message.text)
+Watch = PayloadWatch  # the widget needs no more than the shared watch
 
 
 @pytest.fixture
