@@ -90,3 +90,20 @@ class PushService:
             if len(shown) < expected:
                 page.wait_for_timeout(100)
         return shown
+
+    def click_notification(self, page: Page) -> None:
+        """Click the worker's first notification, as the agent would: a ``notificationclick``
+        dispatched inside the worker (no automation can press a system notification; the
+        event is untrusted, so the handler's ``waitUntil`` throws, after its work started)."""
+        worker = next(
+            (w for w in page.context.service_workers if w.url.startswith(self.scope)), None
+        )
+        if worker is None:
+            worker = page.context.wait_for_event("serviceworker", timeout=10_000)
+        worker.evaluate(
+            """async () => {
+              const [note] = await self.registration.getNotifications();
+              const click = new NotificationEvent("notificationclick", { notification: note });
+              self.dispatchEvent(click);
+            }"""
+        )

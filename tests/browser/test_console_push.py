@@ -1,7 +1,7 @@
 """Web push in the console, end to end: the settings toggle subscribes this browser, the server
 pushes (VAPID-signed, encrypted) to the subscription while the agent is away, and the console's
-service worker shows the notification for the ticket (the browser vendor's push service is
-played by tests/browser/push_support.py)."""
+service worker shows the notification for the ticket, whose click opens the ticket (the
+browser vendor's push service is played by tests/browser/push_support.py)."""
 
 from __future__ import annotations
 
@@ -78,3 +78,10 @@ def test_push_toggle_subscribes_and_a_push_shows_a_notification_for_the_ticket(
         assert "Hello? Anyone?" in shown[0]["body"]
         assert shown[0]["data"] == {"ticket_id": payload["ticket_id"]}
         assert shown[0]["tag"] == f"parley-{payload['ticket_id']}"
+
+        # A click on it opens that ticket in the open console and closes the notification.
+        page.goto(server.url + "/console/#/settings/notifications")
+        service.click_notification(page)
+        expect(page).to_have_url(f"{server.url}/console/#/inbox/{payload['ticket_id']}")
+        expect(page.locator(".msg.visitor .body").last).to_have_text("Hello? Anyone?")
+        assert service.notifications(page, expected=0) == []
