@@ -4,6 +4,7 @@ Redis trouble falls back to the database, and ``CACHE=0`` works the same."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -87,13 +88,16 @@ def redis_cache(app: Flask) -> Iterator[RedisCache]:
 
 
 class QueryCounter:
-    """Counts the SQL statements sent to the database (round trips), by text."""
+    """Counts the SQL statements this thread sends to the database (round trips), by text:
+    background jobs of earlier requests (notifications) may run meanwhile, and do not count."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.thread = threading.get_ident()
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
+        if threading.get_ident() == self.thread:
+            self.statements.append(statement)
 
     def touching(self, table: str) -> list[str]:
         return [s for s in self.statements if f"FROM {table}" in s or f"UPDATE {table}" in s]

@@ -134,7 +134,10 @@ def test_a_worker_killed_mid_push_is_replaced_and_the_push_arrives_once(
     sub.hold.set()
     replacement = _worker(server)
     try:
-        [push] = stub.wait_for(sub, 1, timeout=120)
+        try:
+            [push] = stub.wait_for(sub, 1, timeout=120)
+        except AssertionError as missing:
+            raise AssertionError(f"{missing}\nreplacement worker:\n{replacement.log()}") from None
         assert push["payload"]["body"] == "Survives a crash"
         time.sleep(2)  # nothing else is on its way
         assert len(sub.received) == 1 and sub.attempts == 2, replacement.log()
