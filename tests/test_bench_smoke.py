@@ -159,3 +159,22 @@ def test_scaleout_runs_two_processes_behind_nginx() -> None:
         assert line["duplicates"] == 0
         assert line["ack_missing"] == 0
         assert line["server_alive"]
+
+
+def test_chart_draws_each_run_and_the_median_of_search_lines() -> None:
+    from bench.chart import search_rates, svg
+
+    lines = [
+        json.dumps({"scenario": "search", "target": "relay", "max_rate": 1400.0}),
+        json.dumps({"scenario": "search", "target": "parley", "max_rate": 188.0}),
+        json.dumps({"scenario": "steady", "target": "parley", "max_rate": 999.0}),
+        json.dumps({"scenario": "search", "target": "relay", "max_rate": 1600.0}),
+        json.dumps({"scenario": "search", "target": "parley", "max_rate": 325.0}),
+    ]
+    rates = search_rates(lines)
+    assert rates == {"relay": [1400.0, 1600.0], "parley": [188.0, 325.0]}
+    drawn = svg(rates, "Rates <p99>")
+    assert drawn.startswith("<svg") and "Rates &lt;p99&gt;" in drawn
+    labels = [">1400<", ">188<", ">1600<", ">325<", ">1500<", ">256<", ">median<"]
+    assert all(label in drawn for label in labels), drawn
+    assert "999" not in drawn
