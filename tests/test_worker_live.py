@@ -197,6 +197,20 @@ def test_embedded_mode_delivers_from_the_web_process(pg_url: str) -> None:
         server.stop()
 
 
+def _retry_recorded(database_url: str, endpoint: str) -> bool:
+    """Whether a push to ``endpoint`` failed with 503 and waits for its retry."""
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM deliveries d JOIN push_subscriptions s"
+            " ON s.id = d.subscription_id WHERE s.endpoint = %s"
+            " AND d.status = 'pending' AND d.last_status_code = 503",
+            (endpoint,),
+        )
+        row = cur.fetchone()
+    conn.close()
+    return bool(row and row[0])
+
+
 def test_worker_without_redis_delivers_what_a_stopped_server_left_due(pg_url: str) -> None:
     env = {
         "DATABASE_URL": pg_url,
@@ -212,9 +226,12 @@ def test_worker_without_redis_delivers_what_a_stopped_server_left_due(pg_url: st
         ticket_id, sub = _visitor_waiting_for_a_reply(api, owner, stub)
         sub.script = [(503, {})]
         _reply(api, owner, ticket_id, "After the restart")
+        # Wait until the server has recorded the 503 (not just sent the request): stopped
+        # between the two, it would leave the delivery claimed ("sending") for its lease.
         deadline = time.monotonic() + 30
-        while sub.attempts < 1 and time.monotonic() < deadline:
+        while not _retry_recorded(pg_url, sub.endpoint) and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert _retry_recorded(pg_url, sub.endpoint), server.log()
         server.stop()  # its retry, an hour away, lived in its memory
         with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
             cur.execute(
