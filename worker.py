@@ -34,6 +34,8 @@ log = logging.getLogger("parley.worker")
 
 #: Embedded mode: seconds between two passes over due deliveries.
 EMBEDDED_POLL_S = 5
+#: Embedded ``--once``: sweeps of one pass at most.
+ONCE_MAX_SWEEPS = 100
 
 
 def _rq_worker_class() -> Any:
@@ -90,21 +92,28 @@ def _start_sweeps(app: Any) -> None:
 
 
 def run_embedded(app: Any, once: bool) -> int:
-    """Without Redis: deliver what is due from the database, in this process."""
+    """Without Redis: deliver what is due from the database, in this process. ``once``: one
+    pass over everything due (sweeps of ``SWEEP_BATCH`` until one comes back short)."""
     from app.jobs.runner import InlineBackend, set_backend
-    from app.notifications.outbox import sweep
+    from app.notifications.outbox import SWEEP_BATCH, sweep
 
     backend = InlineBackend(app)
     set_backend(backend)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print("REDIS_URL is not set: delivering due notifications from the database in process.")
+    sweeps = 0
     while not stop.is_set():
         with app.app_context():
-            sweep(due_now=True)
+            found = sweep(due_now=True)
         backend.drain()
+        sweeps += 1
         if once:
-            break
+            # A full batch may leave more due: go on (deliveries done or failed again are
+            # no longer due, so this ends; bounded all the same).
+            if found < SWEEP_BATCH or sweeps >= ONCE_MAX_SWEEPS:
+                break
+            continue
         stop.wait(EMBEDDED_POLL_S)
     return 0
 

@@ -213,6 +213,7 @@ def sweep(*, due_now: bool = False) -> int:
     windows = db.session.scalars(
         select(NotificationWindow.id)
         .where(NotificationWindow.pending_count > 0, NotificationWindow.pending_due_at <= stale)
+        .order_by(NotificationWindow.pending_due_at)
         .limit(SWEEP_BATCH)
     ).all()
     ids = db.session.scalars(
@@ -223,6 +224,7 @@ def sweep(*, due_now: bool = False) -> int:
                 and_(Delivery.status == "sending", Delivery.lease_until < now),
             )
         )
+        .order_by(Delivery.next_attempt_at)
         .limit(SWEEP_BATCH)
     ).all()
     db.session.rollback()
