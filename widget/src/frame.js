@@ -442,6 +442,11 @@ window.addEventListener("message", (event) => {
     S.open = true;
     markRead();
     input.focus();
+    // History loaded while the panel was hidden (the idle-time start) had no layout to
+    // scroll: show the newest messages, so scrolling up reaches the older pages.
+    requestAnimationFrame(() => {
+      log.scrollTop = log.scrollHeight;
+    });
   } else if (msg.type === "close") {
     S.open = false;
   } else if (msg.type === "locale") {
