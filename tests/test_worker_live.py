@@ -20,6 +20,7 @@ import psycopg2
 import pytest
 import redis
 
+from tests.conftest import PG_SERVER, _pg_admin, migrate_to_head
 from tests.live import ROOT, Api, Server
 from tests.pushstub import PushStub, Subscriber
 
@@ -211,7 +212,26 @@ def _retry_recorded(database_url: str, endpoint: str) -> bool:
     return bool(row and row[0])
 
 
-def test_worker_without_redis_delivers_what_a_stopped_server_left_due(pg_url: str) -> None:
+@pytest.fixture
+def own_pg_url() -> Iterator[str]:
+    """A database of its own: the one-pass worker delivers everything due, and the session's
+    shared database holds other tests' due deliveries (to endpoints long gone)."""
+    name = f"parley_worker_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin()
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
+    try:
+        migrate_to_head(url)
+        yield url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_worker_without_redis_delivers_what_a_stopped_server_left_due(own_pg_url: str) -> None:
+    pg_url = own_pg_url
     env = {
         "DATABASE_URL": pg_url,
         "PUSH_ALLOW_PRIVATE": "1",
